@@ -1,0 +1,163 @@
+"""The ``JWTSAFE`` settings, read from ``django.conf.settings`` on every access.
+
+Reading on access keeps ``override_settings`` working in tests and leaves no
+copy of a key in module state.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+ACCESS_TOKEN_TYPE = "at+jwt"
+REFRESH_TOKEN_TYPE = "refresh+jwt"
+
+DEFAULTS: dict[str, Any] = {
+    "ALGORITHM": "HS256",
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=5),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=14),
+    "LEEWAY": timedelta(seconds=30),
+    "MAX_TOKEN_BYTES": 8192,
+    "AUTH_HEADER_SCHEME": "Bearer",
+    "REALM": "api",
+    "CACHE_ALIAS": "default",
+    "USER_ID_FIELD": "pk",
+    "KEY_ID": None,
+    "LOGIN_THROTTLE_RATES": {"ip": "20/min", "username": "5/min"},
+}
+
+# Settings with no default: a project must choose them itself.
+REQUIRED = ("SIGNING_KEY", "ISSUER", "AUDIENCE")
+
+
+class JWTSafeSettings:
+    """Typed access to the ``JWTSAFE`` dict, with defaults and required keys."""
+
+    def _user_settings(self) -> dict[str, Any]:
+        value = getattr(settings, "JWTSAFE", None)
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise ImproperlyConfigured("JWTSAFE must be a dict.")
+        return value
+
+    def _get(self, name: str) -> Any:
+        user_settings = self._user_settings()
+        if name in user_settings:
+            return user_settings[name]
+        if name in REQUIRED:
+            raise ImproperlyConfigured(
+                f"JWTSAFE[{name!r}] is required and has no default. "
+                "Set it in your Django settings."
+            )
+        return DEFAULTS[name]
+
+    def _get_timedelta(self, name: str) -> timedelta:
+        value = self._get(name)
+        if not isinstance(value, timedelta):
+            raise ImproperlyConfigured(
+                f"JWTSAFE[{name!r}] must be a datetime.timedelta, "
+                f"not {type(value).__name__}."
+            )
+        return value
+
+    def _get_str(self, name: str) -> str:
+        value = self._get(name)
+        if not isinstance(value, str) or not value:
+            raise ImproperlyConfigured(f"JWTSAFE[{name!r}] must be a non-empty string.")
+        return value
+
+    @property
+    def algorithm(self) -> str:
+        return self._get_str("ALGORITHM")
+
+    @property
+    def signing_key(self) -> str | bytes:
+        value = self._get("SIGNING_KEY")
+        if not isinstance(value, (str, bytes)) or not value:
+            raise ImproperlyConfigured(
+                "JWTSAFE['SIGNING_KEY'] must be a non-empty string or bytes."
+            )
+        return value
+
+    @property
+    def verifying_key(self) -> str | bytes:
+        """The key that checks signatures: ``VERIFYING_KEY`` or the signing key."""
+        value = self._user_settings().get("VERIFYING_KEY")
+        if value:
+            if not isinstance(value, (str, bytes)):
+                raise ImproperlyConfigured(
+                    "JWTSAFE['VERIFYING_KEY'] must be a string or bytes."
+                )
+            return value
+        return self.signing_key
+
+    @property
+    def key_id(self) -> str | None:
+        value = self._get("KEY_ID")
+        if value is not None and (not isinstance(value, str) or not value):
+            raise ImproperlyConfigured(
+                "JWTSAFE['KEY_ID'] must be a non-empty string or None."
+            )
+        return value
+
+    @property
+    def issuer(self) -> str:
+        return self._get_str("ISSUER")
+
+    @property
+    def audience(self) -> str:
+        return self._get_str("AUDIENCE")
+
+    @property
+    def access_token_lifetime(self) -> timedelta:
+        return self._get_timedelta("ACCESS_TOKEN_LIFETIME")
+
+    @property
+    def refresh_token_lifetime(self) -> timedelta:
+        return self._get_timedelta("REFRESH_TOKEN_LIFETIME")
+
+    @property
+    def leeway(self) -> timedelta:
+        return self._get_timedelta("LEEWAY")
+
+    @property
+    def max_token_bytes(self) -> int:
+        value = self._get("MAX_TOKEN_BYTES")
+        if not isinstance(value, int) or isinstance(value, bool) or value < 256:
+            raise ImproperlyConfigured(
+                "JWTSAFE['MAX_TOKEN_BYTES'] must be an integer of at least 256."
+            )
+        return value
+
+    @property
+    def auth_header_scheme(self) -> str:
+        return self._get_str("AUTH_HEADER_SCHEME")
+
+    @property
+    def realm(self) -> str:
+        return self._get_str("REALM")
+
+    @property
+    def cache_alias(self) -> str:
+        return self._get_str("CACHE_ALIAS")
+
+    @property
+    def user_id_field(self) -> str:
+        return self._get_str("USER_ID_FIELD")
+
+    @property
+    def login_throttle_rates(self) -> dict[str, str | None]:
+        value = self._get("LOGIN_THROTTLE_RATES")
+        if not isinstance(value, dict):
+            raise ImproperlyConfigured(
+                "JWTSAFE['LOGIN_THROTTLE_RATES'] must be a dict such as "
+                "{'ip': '20/min', 'username': '5/min'}."
+            )
+        return value
+
+
+jwtsafe_settings = JWTSafeSettings()
