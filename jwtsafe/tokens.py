@@ -1,0 +1,343 @@
+"""Signing and verification of jwtsafe's access and refresh tokens.
+
+This is the only module that imports PyJWT. ``verify_token`` is the one path
+that turns a token into claims: it checks the size, the compact form, the
+header, the JSON of both segments, the signature with the pinned algorithm,
+and every claim with its JSON type. Nothing here returns unverified claims.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import re
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from .conf import ACCESS_TOKEN_TYPE, REFRESH_TOKEN_TYPE, jwtsafe_settings
+
+# Three non-empty base64url segments without padding (RFC 7515 section 7.1).
+# A JWE (five segments), an unsecured JWS (empty signature) and a padded or
+# standard-alphabet segment fail here, before any decoding.
+COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+
+# Header parameters that jwtsafe uses. Registered JOSE parameters outside this
+# set change how a token is verified or decrypted (``jku``, ``jwk``, ``x5u``,
+# ``x5c``, ``crit``, ``b64``, JWE parameters), so a token that carries one is
+# rejected even when its signature is valid. Unregistered names are ignored,
+# as RFC 7515 section 4 requires.
+ALLOWED_HEADER_PARAMETERS = frozenset({"alg", "typ", "kid"})
+REJECTED_HEADER_PARAMETERS = frozenset(
+    {
+        "jku",
+        "jwk",
+        "x5u",
+        "x5c",
+        "x5t",
+        "x5t#S256",
+        "cty",
+        "crit",
+        "b64",
+        "zip",
+        "enc",
+        "epk",
+        "apu",
+        "apv",
+        "iv",
+        "tag",
+        "p2s",
+        "p2c",
+        "url",
+        "nonce",
+        "ppt",
+    }
+)
+
+# Claims jwtsafe writes into every token. ``sid`` names the session row,
+# ``ver`` carries the user's session version, and ``token_use`` separates
+# access from refresh tokens alongside the ``typ`` header.
+REQUIRED_CLAIMS = ("iss", "aud", "sub", "iat", "nbf", "exp", "jti", "sid", "ver")
+TOKEN_USE_CLAIM = "token_use"
+TOKEN_USE = {ACCESS_TOKEN_TYPE: "access", REFRESH_TOKEN_TYPE: "refresh"}
+
+
+class TokenError(Exception):
+    """Raised when a token fails verification.
+
+    ``reason`` is a short code for logs; it never reaches the client.
+    ``claims`` holds the verified claims when the failure came after the
+    signature check, so logs can name the ``jti`` and user.
+    """
+
+    def __init__(self, reason: str, claims: Mapping[str, Any] | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.claims = claims
+
+
+@dataclass(frozen=True)
+class Claims:
+    """The verified claims of an access or refresh token."""
+
+    subject: str
+    session_id: str
+    session_version: int
+    token_id: str
+    token_type: str
+    issued_at: float
+    expires_at: float
+    payload: Mapping[str, Any]
+
+
+def encode_token(
+    *,
+    token_type: str,
+    subject: str,
+    session_id: str,
+    session_version: int,
+    lifetime_seconds: int,
+    extra_claims: Mapping[str, Any] | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """Sign a token of ``token_type`` and return it with its claims."""
+    now = int(time.time())
+    claims: dict[str, Any] = dict(extra_claims or {})
+    claims.update(
+        {
+            "iss": jwtsafe_settings.issuer,
+            "aud": jwtsafe_settings.audience,
+            "sub": subject,
+            "iat": now,
+            "nbf": now,
+            "exp": now + lifetime_seconds,
+            "jti": uuid.uuid4().hex,
+            "sid": session_id,
+            "ver": session_version,
+            TOKEN_USE_CLAIM: TOKEN_USE[token_type],
+        }
+    )
+    headers: dict[str, Any] = {"typ": token_type}
+    key_id = jwtsafe_settings.key_id
+    if key_id is not None:
+        headers["kid"] = key_id
+    token = jwt.encode(
+        claims,
+        jwtsafe_settings.signing_key,
+        algorithm=jwtsafe_settings.algorithm,
+        headers=headers,
+    )
+    return token, claims
+
+
+def verify_token(token: str, expected_type: str) -> Claims:
+    """Verify ``token`` as a token of ``expected_type`` and return its claims.
+
+    Raises ``TokenError`` for every failure, whatever the input.
+    """
+    if len(token) > jwtsafe_settings.max_token_bytes:
+        raise TokenError("too_large")
+    if not COMPACT_JWS.fullmatch(token):
+        raise TokenError("malformed")
+
+    header_segment, payload_segment, signature_segment = token.split(".")
+    header = _parse_json_object(_decode_segment(header_segment))
+    payload = _parse_json_object(_decode_segment(payload_segment))
+    _decode_segment(signature_segment)
+
+    _check_header(header, expected_type)
+    _check_claim_types(payload)
+
+    leeway = jwtsafe_settings.leeway.total_seconds()
+    try:
+        jwt.decode(
+            token,
+            jwtsafe_settings.verifying_key,
+            algorithms=[jwtsafe_settings.algorithm],
+            audience=jwtsafe_settings.audience,
+            issuer=jwtsafe_settings.issuer,
+            leeway=leeway,
+            options={"require": list(REQUIRED_CLAIMS), "strict_aud": False},
+        )
+    except jwt.InvalidSignatureError as error:
+        raise TokenError("bad_signature") from error
+    except jwt.ExpiredSignatureError as error:
+        raise TokenError("expired", payload) from error
+    except jwt.ImmatureSignatureError as error:
+        raise TokenError("not_yet_valid", payload) from error
+    except jwt.InvalidIssuerError as error:
+        raise TokenError("invalid_issuer", payload) from error
+    except jwt.InvalidAudienceError as error:
+        raise TokenError("invalid_audience", payload) from error
+    except jwt.InvalidAlgorithmError as error:
+        raise TokenError("alg_not_allowed") from error
+    except jwt.PyJWTError as error:
+        raise TokenError("invalid_token") from error
+
+    # The signature is valid from here on, so ``payload`` is trusted input.
+    return _check_claims(payload, expected_type, now=time.time(), leeway=leeway)
+
+
+def _decode_segment(segment: str) -> bytes:
+    """Decode one base64url segment, rejecting any non-canonical encoding."""
+    if len(segment) % 4 == 1:
+        raise TokenError("malformed")
+    padded = segment + "=" * (-len(segment) % 4)
+    try:
+        data = base64.urlsafe_b64decode(padded)
+    except (binascii.Error, ValueError) as error:
+        raise TokenError("malformed") from error
+    # Unused low bits in the last character must be zero, so that one token
+    # has exactly one spelling and a revoked token cannot come back re-spelled.
+    if base64.urlsafe_b64encode(data).decode("ascii").rstrip("=") != segment:
+        raise TokenError("malformed")
+    return data
+
+
+def _reject_duplicate_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in result:
+            raise ValueError(f"duplicate member name {name!r}")
+        result[name] = value
+    return result
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+_STRICT_JSON = json.JSONDecoder(
+    object_pairs_hook=_reject_duplicate_names,
+    parse_constant=_reject_constant,
+)
+
+
+def _parse_json_object(data: bytes) -> dict[str, Any]:
+    """Parse strict UTF-8 JSON that must be one object.
+
+    Rejects a byte order mark, other encodings, duplicate member names,
+    ``NaN`` and ``Infinity``, lone surrogates, trailing bytes and nesting deep
+    enough to exhaust the parser.
+    """
+    try:
+        text = data.decode("utf-8")
+        value = _STRICT_JSON.decode(text)
+        # Encoding back to UTF-8 fails on a lone surrogate such as "\ud800".
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except (UnicodeError, ValueError, RecursionError, TypeError) as error:
+        raise TokenError("malformed") from error
+    if not isinstance(value, dict):
+        raise TokenError("malformed")
+    return value
+
+
+def _check_header(header: dict[str, Any], expected_type: str) -> None:
+    # The algorithm comes from settings; the token's ``alg`` must match it
+    # exactly, case and whitespace included.
+    if header.get("alg") != jwtsafe_settings.algorithm:
+        raise TokenError("alg_not_allowed")
+
+    if not REJECTED_HEADER_PARAMETERS.isdisjoint(header):
+        raise TokenError("header_not_allowed")
+
+    # Media types compare case-insensitively (RFC 7515 section 4.1.9), and
+    # RFC 9068 allows the "application/" prefix.
+    token_type = header.get("typ")
+    if not isinstance(token_type, str):
+        raise TokenError("wrong_token_type")
+    if token_type.lower() not in (expected_type, f"application/{expected_type}"):
+        raise TokenError("wrong_token_type")
+
+    key_id = jwtsafe_settings.key_id
+    if "kid" in header or key_id is not None:
+        if header.get("kid") != key_id:
+            raise TokenError("unknown_kid")
+
+
+def _is_number(value: Any) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
+
+
+def _check_claim_types(payload: dict[str, Any]) -> None:
+    """Check the JSON type of every required claim before PyJWT reads them.
+
+    PyJWT converts time claims with ``int()``, which accepts numeric strings
+    and booleans, so the types are checked first.
+    """
+    for name in REQUIRED_CLAIMS:
+        if name not in payload:
+            raise TokenError("missing_claim")
+    for name in ("iss", "sub", "jti", "sid", TOKEN_USE_CLAIM):
+        value = payload.get(name)
+        if not isinstance(value, str) or not value:
+            raise TokenError("invalid_claims")
+    for name in ("iat", "nbf", "exp"):
+        if not _is_number(payload[name]):
+            raise TokenError("invalid_claims")
+    audience = payload["aud"]
+    if isinstance(audience, list):
+        if not audience or not all(isinstance(item, str) for item in audience):
+            raise TokenError("invalid_claims")
+    elif not isinstance(audience, str):
+        raise TokenError("invalid_claims")
+    version = payload["ver"]
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        raise TokenError("invalid_claims")
+
+
+def _check_claims(
+    payload: dict[str, Any], expected_type: str, *, now: float, leeway: float
+) -> Claims:
+    if payload[TOKEN_USE_CLAIM] != TOKEN_USE[expected_type]:
+        raise TokenError("wrong_token_type", payload)
+
+    issued_at = float(payload["iat"])
+    expires_at = float(payload["exp"])
+    if issued_at > now + leeway:
+        raise TokenError("issued_in_future", payload)
+    if float(payload["nbf"]) > now + leeway:
+        raise TokenError("not_yet_valid", payload)
+
+    # A token may not outlive the lifetime configured for its type, whatever
+    # ``exp`` it carries: this rejects old or over-long tokens signed under a
+    # longer setting, and ``exp`` written in milliseconds.
+    if expected_type == ACCESS_TOKEN_TYPE:
+        lifetime = jwtsafe_settings.access_token_lifetime.total_seconds()
+    else:
+        lifetime = jwtsafe_settings.refresh_token_lifetime.total_seconds()
+    if expires_at - issued_at > lifetime:
+        raise TokenError("lifetime_exceeded", payload)
+
+    session_id = payload["sid"]
+    if not _is_canonical_uuid_hex(session_id):
+        raise TokenError("invalid_claims", payload)
+    if not _is_canonical_uuid_hex(payload["jti"]):
+        raise TokenError("invalid_claims", payload)
+
+    return Claims(
+        subject=payload["sub"],
+        session_id=session_id,
+        session_version=payload["ver"],
+        token_id=payload["jti"],
+        token_type=expected_type,
+        issued_at=issued_at,
+        expires_at=expires_at,
+        payload=payload,
+    )
+
+
+def _is_canonical_uuid_hex(value: str) -> bool:
+    try:
+        return uuid.UUID(hex=value).hex == value
+    except ValueError:
+        return False
