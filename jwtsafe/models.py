@@ -1,0 +1,115 @@
+"""Session rows and session versions: the source of truth for revocation."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class SessionVersionMixin(models.Model):
+    """Add a session version to a custom user model.
+
+    Every token carries the version it was issued under. Raising the version
+    ends every session of the user at once.
+    """
+
+    session_version = models.PositiveIntegerField(default=0, editable=False)
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # jwtsafe raises the version with an UPDATE of that column alone. A
+        # full save() of an instance loaded before then would write the old
+        # version back and revive revoked tokens, so it leaves the column out.
+        if (
+            not self._state.adding
+            and kwargs.get("update_fields") is None
+            and not kwargs.get("force_insert")
+        ):
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name != "session_version"
+            ]
+        super().save(*args, **kwargs)
+
+
+class UserSessionVersion(models.Model):
+    """The session version of a user whose model has no ``SessionVersionMixin``.
+
+    A user without a row has version 0. The row goes with its user, and so do
+    the user's sessions, so a new account that reuses a deleted user's primary
+    key cannot revive the old account's tokens.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="jwtsafe_session_version",
+    )
+    version = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "user session version"
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.version}"
+
+
+class RevokeReason(models.TextChoices):
+    LOGOUT = "logout", "Logged out"
+    LOGOUT_ALL = "logout_all", "Logged out everywhere"
+    PASSWORD_CHANGED = "password_changed", "Password changed"
+    DEACTIVATED = "deactivated", "User deactivated"
+    REUSE_DETECTED = "reuse_detected", "Refresh token reuse detected"
+    REVOKED = "revoked", "Revoked"
+
+
+class SessionQuerySet(models.QuerySet["Session"]):
+    def active(self) -> SessionQuerySet:
+        return self.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
+
+
+class Session(models.Model):
+    """One login: the device-level unit that logout and reuse detection end.
+
+    ``refresh_token_id`` is the ``jti`` of the only refresh token that may
+    still be exchanged. Rotation replaces it with a conditional update, so of
+    two concurrent refreshes with one token exactly one matches.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="jwtsafe_sessions",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    last_refreshed_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(db_index=True)
+    user_agent = models.CharField(max_length=512, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    refresh_token_id = models.CharField(max_length=32)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoke_reason = models.CharField(
+        max_length=32, choices=RevokeReason.choices, blank=True
+    )
+
+    objects = SessionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "revoked_at"])]
+
+    def __str__(self) -> str:
+        return f"session {self.id} of user {self.user_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()
