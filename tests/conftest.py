@@ -1,0 +1,187 @@
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.db import connection
+from rest_framework.test import APIClient
+
+PASSWORD = "correct horse battery staple"
+
+
+def pytest_report_header() -> list[str]:
+    redis_url = getattr(settings, "REDIS_URL", None)
+    lines = [f"jwtsafe: database {settings.DATABASES['default']['ENGINE']}"]
+    if redis_url:
+        lines.append(f"jwtsafe: Redis at {redis_url}")
+    else:
+        lines.append(
+            "jwtsafe: NOTICE no Redis server found and redis-server is not "
+            "installed; tests marked 'redis' are skipped"
+        )
+    return lines
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    if getattr(settings, "REDIS_URL", None) is None:
+        skip = pytest.mark.skip(reason="no Redis server (see the report header)")
+        for item in items:
+            if "redis" in item.keywords:
+                item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def clear_cache() -> Iterator[None]:
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def make_user(db: Any) -> Callable[..., Any]:
+    counter = iter(range(1, 1_000_000))
+
+    def make(**fields: Any) -> Any:
+        number = next(counter)
+        fields.setdefault("username", f"user{number}")
+        fields.setdefault("email", f"user{number}@example.com")
+        return get_user_model().objects.create_user(password=PASSWORD, **fields)
+
+    return make
+
+
+@pytest.fixture
+def user(make_user: Callable[..., Any]) -> Any:
+    return make_user(username="alice")
+
+
+@pytest.fixture
+def other_user(make_user: Callable[..., Any]) -> Any:
+    return make_user(username="bob")
+
+
+def login(client: APIClient, user: Any, password: str = PASSWORD) -> dict[str, str]:
+    response = client.post(
+        "/auth/login/",
+        {"username": user.get_username(), "password": password},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+@pytest.fixture
+def tokens(client: APIClient, user: Any) -> dict[str, str]:
+    return login(client, user)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+
+# Raw token building, independent of jwtsafe and PyJWT, so that tests can
+# produce every malformed or forged shape.
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def b64url_json(value: Any) -> str:
+    return b64url(json.dumps(value, separators=(",", ":")).encode("utf-8"))
+
+
+def b64url_decode(segment: str) -> bytes:
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
+def split_token(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    header, payload, _ = token.split(".")
+    return json.loads(b64url_decode(header)), json.loads(b64url_decode(payload))
+
+
+HASHES = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}
+
+
+def sign_raw(
+    header_segment: str,
+    payload_segment: str,
+    key: bytes | str | None = None,
+    algorithm: str = "HS256",
+) -> str:
+    """Return a compact token over already encoded segments, HMAC-signed."""
+    if key is None:
+        key = settings.JWTSAFE["SIGNING_KEY"]
+    if isinstance(key, str):
+        key = key.encode("utf-8")
+    signing_input = f"{header_segment}.{payload_segment}".encode("ascii")
+    signature = hmac.new(key, signing_input, HASHES[algorithm]).digest()
+    return f"{signing_input.decode('ascii')}.{b64url(signature)}"
+
+
+def mint(
+    header: dict[str, Any],
+    payload: Any,
+    key: bytes | str | None = None,
+    algorithm: str = "HS256",
+) -> str:
+    return sign_raw(b64url_json(header), b64url_json(payload), key, algorithm)
+
+
+def resign(
+    token: str,
+    header_changes: dict[str, Any] | None = None,
+    claim_changes: dict[str, Any] | None = None,
+    remove: tuple[str, ...] = (),
+    key: bytes | str | None = None,
+) -> str:
+    """Re-sign ``token`` with the server key after changing its header or claims."""
+    header, payload = split_token(token)
+    header.update(header_changes or {})
+    payload.update(claim_changes or {})
+    for name in remove:
+        header.pop(name, None)
+        payload.pop(name, None)
+    return mint(header, payload, key)
+
+
+class RedisCommandCounter:
+    """Count round trips to Redis: each packed command sent on a connection."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __enter__(self) -> RedisCommandCounter:
+        from redis.connection import AbstractConnection
+
+        self._patch = pytest.MonkeyPatch()
+        original = AbstractConnection.send_packed_command
+        counter = self
+
+        def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
+            counter.count += 1
+            return original(self, *args, **kwargs)
+
+        self._patch.setattr(AbstractConnection, "send_packed_command", counting)
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._patch.undo()
+
+
+@pytest.fixture
+def uses_postgres() -> bool:
+    return connection.vendor == "postgresql"

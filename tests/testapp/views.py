@@ -1,0 +1,30 @@
+"""Endpoints that the tests call through DRF."""
+
+from __future__ import annotations
+
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+
+class WhoAmIView(APIView):
+    """Return the authenticated user's primary key; reads nothing else."""
+
+    def get(self, request: Request) -> Response:
+        return Response({"user": str(request.user.pk)})
+
+
+class ProfileView(APIView):
+    """Return fields that need the user row."""
+
+    def get(self, request: Request) -> Response:
+        user = request.user
+        return Response({"user": str(user.pk), "username": user.get_username()})
+
+
+class PasswordChangeView(APIView):
+    def post(self, request: Request) -> Response:
+        user = request.user
+        user.set_password(request.data["new_password"])
+        user.save()
+        return Response(status=204)

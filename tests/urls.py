@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from tests.testapp import views
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("auth/", include("jwtsafe.urls")),
+    path("whoami/", views.WhoAmIView.as_view(), name="whoami"),
+    path("profile/", views.ProfileView.as_view(), name="profile"),
+    path("password/", views.PasswordChangeView.as_view(), name="password-change"),
+]
