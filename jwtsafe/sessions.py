@@ -57,7 +57,7 @@ def _user_id_field() -> models.Field[Any, Any]:
     model = get_user_model()
     name = jwtsafe_settings.user_id_field
     if name == "pk":
-        return model._meta.pk  # type: ignore[return-value]
+        return model._meta.pk
     return model._meta.get_field(name)  # type: ignore[return-value]
 
 
@@ -103,7 +103,7 @@ def _user_lookup() -> str:
 def get_session_version(user: AbstractBaseUser) -> int:
     """Return the user's current session version from the database."""
     if _uses_mixin():
-        model = get_user_model()
+        model: type[models.Model] = get_user_model()
         value = model._default_manager.filter(pk=user.pk).values_list(
             "session_version", flat=True
         )
@@ -116,7 +116,7 @@ def get_session_version(user: AbstractBaseUser) -> int:
 
 def _bump_session_version(user: AbstractBaseUser) -> int:
     if _uses_mixin():
-        model = get_user_model()
+        model: type[models.Model] = get_user_model()
         model._default_manager.filter(pk=user.pk).update(
             session_version=F("session_version") + 1
         )
@@ -171,7 +171,7 @@ def _encode_pair(
         session_id=session_id,
         session_version=version,
         lifetime_seconds=refresh_lifetime,
-        extra_claims={"jti": refresh_token_id},
+        token_id=refresh_token_id,
     )
     return TokenPair(access, refresh, session_id, access_claims, refresh_claims)
 
@@ -188,21 +188,31 @@ def issue_token_pair(
         raise ValueError("Cannot issue tokens for an inactive user.")
     refresh_token_id = uuid.uuid4().hex
     session = Session.objects.create(
-        user=user,
+        user_id=user.pk,
         expires_at=timezone.now() + jwtsafe_settings.refresh_token_lifetime,
         refresh_token_id=refresh_token_id,
         **_client_details(request),
     )
     version = get_session_version(user)
-    return _encode_pair(user, session, version, refresh_token_id)
+    pair = _encode_pair(user, session, version, refresh_token_id)
+    _warm_cache(user, session, version)
+    return pair
+
+
+def _warm_cache(user: AbstractBaseUser, session: Session, version: int) -> None:
+    # The first request with the new access token then needs no query.
+    revocation_store.fill(
+        user_subject(user),
+        session.id.hex,
+        user_version=version,
+        session_timeout=(session.expires_at - timezone.now()).total_seconds(),
+    )
 
 
 # Refreshing
 
 
-def refresh_token_pair(
-    token: str, *, request: HttpRequest | None = None
-) -> TokenPair:
+def refresh_token_pair(token: str, *, request: HttpRequest | None = None) -> TokenPair:
     """Exchange a refresh token for a new pair, rotating the refresh token.
 
     Reads the user and the session from the database. A refresh token that
@@ -241,7 +251,9 @@ def refresh_token_pair(
         revoke_session(session.id, RevokeReason.REUSE_DETECTED)
         raise TokenError("refresh_reused", claims.payload)
 
-    return _encode_pair(user, session, claims.session_version, new_refresh_token_id)
+    pair = _encode_pair(user, session, claims.session_version, new_refresh_token_id)
+    _warm_cache(user, session, claims.session_version)
+    return pair
 
 
 # Revoking
@@ -251,7 +263,9 @@ def revoke_session(
     session_id: uuid.UUID | str, reason: str = RevokeReason.LOGOUT
 ) -> bool:
     """End one session. Returns whether it was active until now."""
-    session_uuid = session_id if isinstance(session_id, uuid.UUID) else uuid.UUID(session_id)
+    session_uuid = (
+        session_id if isinstance(session_id, uuid.UUID) else uuid.UUID(session_id)
+    )
     revoked = Session.objects.filter(pk=session_uuid, revoked_at__isnull=True).update(
         revoked_at=timezone.now(), revoke_reason=reason
     )
@@ -271,7 +285,9 @@ def revoke_user_sessions(
     with transaction.atomic():
         version = _bump_session_version(user)
         active = Session.objects.filter(user_id=user.pk, revoked_at__isnull=True)
-        session_ids = [session_id.hex for session_id in active.values_list("pk", flat=True)]
+        session_ids = [
+            session_id.hex for session_id in active.values_list("pk", flat=True)
+        ]
         count = active.update(revoked_at=timezone.now(), revoke_reason=reason)
     revocation_store.set_user_version(user_subject(user), version)
     revocation_store.mark_sessions_revoked(session_ids)
@@ -297,9 +313,15 @@ def check_session(claims: Claims) -> None:
     if state is not None:
         if state.session_revoked:
             raise TokenError("session_revoked", claims.payload)
-        if state.session_subject is not None and state.session_subject != claims.subject:
+        if (
+            state.session_subject is not None
+            and state.session_subject != claims.subject
+        ):
             raise TokenError("session_revoked", claims.payload)
-        if state.session_subject is not None and state.user_version == claims.session_version:
+        if (
+            state.session_subject is not None
+            and state.user_version == claims.session_version
+        ):
             return
 
     _check_session_in_database(claims)
@@ -308,7 +330,9 @@ def check_session(claims: Claims) -> None:
 def _check_session_in_database(claims: Claims) -> None:
     user_id = parse_subject(claims.subject)
     version_field = (
-        "user__session_version" if _uses_mixin() else "user__jwtsafe_session_version__version"
+        "user__session_version"
+        if _uses_mixin()
+        else "user__jwtsafe_session_version__version"
     )
     fields = ["revoked_at", "expires_at", version_field]
     if _has_active_field():

@@ -103,9 +103,14 @@ def encode_token(
     session_id: str,
     session_version: int,
     lifetime_seconds: int,
+    token_id: str | None = None,
     extra_claims: Mapping[str, Any] | None = None,
 ) -> tuple[str, dict[str, Any]]:
-    """Sign a token of ``token_type`` and return it with its claims."""
+    """Sign a token of ``token_type`` and return it with its claims.
+
+    ``token_id`` becomes the ``jti``; a random one is chosen when it is None.
+    ``extra_claims`` cannot replace the claims jwtsafe sets.
+    """
     now = int(time.time())
     claims: dict[str, Any] = dict(extra_claims or {})
     claims.update(
@@ -116,7 +121,7 @@ def encode_token(
             "iat": now,
             "nbf": now,
             "exp": now + lifetime_seconds,
-            "jti": uuid.uuid4().hex,
+            "jti": token_id or uuid.uuid4().hex,
             "sid": session_id,
             "ver": session_version,
             TOKEN_USE_CLAIM: TOKEN_USE[token_type],
@@ -162,7 +167,12 @@ def verify_token(token: str, expected_type: str) -> Claims:
             audience=jwtsafe_settings.audience,
             issuer=jwtsafe_settings.issuer,
             leeway=leeway,
-            options={"require": list(REQUIRED_CLAIMS), "strict_aud": False},
+            # ``iat`` is checked below with its own reason code.
+            options={
+                "require": list(REQUIRED_CLAIMS),
+                "strict_aud": False,
+                "verify_iat": False,
+            },
         )
     except jwt.InvalidSignatureError as error:
         raise TokenError("bad_signature") from error
