@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import Any, NoReturn
 
 from django.contrib.auth import get_user_model
 from django.utils.functional import SimpleLazyObject, empty
@@ -28,7 +28,7 @@ BEARER_CREDENTIALS = re.compile(r" +([A-Za-z0-9._~+/-]+=*)")
 FAILED_ATTRIBUTE = "_jwtsafe_authentication_failed"
 
 
-class TokenUser(SimpleLazyObject):
+class TokenUser(SimpleLazyObject):  # type: ignore[type-arg]
     """The user of a verified access token, loaded only when needed.
 
     ``pk``, ``is_authenticated`` and truth tests answer from the token, so a
@@ -57,7 +57,7 @@ class TokenUser(SimpleLazyObject):
         return user
 
     def _uses_primary_key(self) -> bool:
-        return jwtsafe_settings.user_id_field in ("pk", get_user_model()._meta.pk.name)  # type: ignore[union-attr]
+        return jwtsafe_settings.user_id_field in ("pk", get_user_model()._meta.pk.name)
 
     @property
     def pk(self) -> Any:
@@ -66,7 +66,7 @@ class TokenUser(SimpleLazyObject):
         return self.__getattr__("pk")
 
     def __getattr__(self, name: str) -> Any:
-        if self._uses_primary_key() and name == get_user_model()._meta.pk.attname:  # type: ignore[union-attr]
+        if self._uses_primary_key() and name == get_user_model()._meta.pk.attname:
             return self.__dict__["_jwtsafe_user_id"]
         if self._wrapped is empty:
             self._setup()
@@ -151,7 +151,7 @@ class JWTAuthentication(BaseAuthentication):
     def get_user(self, request: Request, claims: Claims) -> Any:
         return TokenUser(claims, parse_subject(claims.subject))
 
-    def fail(self, request: Request, reason: str, claims: Any = None) -> Any:
+    def fail(self, request: Request, reason: str, claims: Any = None) -> NoReturn:
         _log_rejection(reason, claims)
         setattr(request, FAILED_ATTRIBUTE, True)
         raise exceptions.AuthenticationFailed(
@@ -159,7 +159,9 @@ class JWTAuthentication(BaseAuthentication):
         )
 
     def authenticate_header(self, request: Request) -> str:
-        value = f'{jwtsafe_settings.auth_header_scheme} realm="{jwtsafe_settings.realm}"'
+        value = (
+            f'{jwtsafe_settings.auth_header_scheme} realm="{jwtsafe_settings.realm}"'
+        )
         if getattr(request, FAILED_ATTRIBUTE, False):
             value += ', error="invalid_token"'
         return value

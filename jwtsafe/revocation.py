@@ -75,7 +75,9 @@ class RevocationStore:
         session_subject = values.get(keys[1])
         return CachedState(
             user_version=version if isinstance(version, int) else None,
-            session_subject=session_subject if isinstance(session_subject, str) else None,
+            session_subject=session_subject
+            if isinstance(session_subject, str)
+            else None,
         )
 
     def fill(

@@ -48,7 +48,9 @@ def _forget_deleted_user(sender: Any, instance: Any, **kwargs: Any) -> None:
     revocation_store.forget_user(user_subject(instance))
 
 
-def _mark_deleted_session_revoked(sender: Any, instance: Session, **kwargs: Any) -> None:
+def _mark_deleted_session_revoked(
+    sender: Any, instance: Session, **kwargs: Any
+) -> None:
     revocation_store.mark_sessions_revoked([instance.id.hex])
 
 

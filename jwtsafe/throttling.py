@@ -28,7 +28,10 @@ class LoginIPRateThrottle(LoginRateThrottle):
     rate_name = "ip"
 
     def get_cache_key(self, request: Any, view: Any) -> str | None:
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+        return self.cache_format % {
+            "scope": self.scope,
+            "ident": self.get_ident(request),
+        }
 
 
 class LoginUsernameRateThrottle(LoginRateThrottle):

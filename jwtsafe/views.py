@@ -24,7 +24,7 @@ from .sessions import (
     revoke_user_sessions,
 )
 from .throttling import LoginIPRateThrottle, LoginUsernameRateThrottle
-from .tokens import TokenError
+from .tokens import Claims, TokenError
 
 logger = logging.getLogger("jwtsafe")
 
@@ -49,7 +49,9 @@ class PublicTokenView(APIView):
     invalid_token = False
 
     def get_authenticate_header(self, request: Request) -> str:
-        value = f'{jwtsafe_settings.auth_header_scheme} realm="{jwtsafe_settings.realm}"'
+        value = (
+            f'{jwtsafe_settings.auth_header_scheme} realm="{jwtsafe_settings.realm}"'
+        )
         if self.invalid_token:
             value += ', error="invalid_token"'
         return value
@@ -111,7 +113,10 @@ class LogoutView(APIView):
     permission_classes = [IsAuthenticated]
 
     def post(self, request: Request) -> Response:
-        revoke_session(request.auth.session_id, RevokeReason.LOGOUT)
+        claims = request.auth
+        if not isinstance(claims, Claims):
+            raise exceptions.NotAuthenticated()
+        revoke_session(claims.session_id, RevokeReason.LOGOUT)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -122,5 +127,6 @@ class LogoutAllView(APIView):
     permission_classes = [IsAuthenticated]
 
     def post(self, request: Request) -> Response:
-        revoke_user_sessions(request.user, RevokeReason.LOGOUT_ALL)
+        user: Any = request.user
+        revoke_user_sessions(user, RevokeReason.LOGOUT_ALL)
         return Response(status=status.HTTP_204_NO_CONTENT)
