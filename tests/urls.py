@@ -8,5 +8,6 @@ urlpatterns = [
     path("auth/", include("jwtsafe.urls")),
     path("whoami/", views.WhoAmIView.as_view(), name="whoami"),
     path("profile/", views.ProfileView.as_view(), name="profile"),
+    path("basic-or-token/", views.BasicOrTokenView.as_view(), name="basic-or-token"),
     path("password/", views.PasswordChangeView.as_view(), name="password-change"),
 ]

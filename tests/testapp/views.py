@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from rest_framework.authentication import BasicAuthentication
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from jwtsafe.authentication import JWTAuthentication
 
 
 class WhoAmIView(APIView):
@@ -28,3 +31,12 @@ class PasswordChangeView(APIView):
         user.set_password(request.data["new_password"])
         user.save()
         return Response(status=204)
+
+
+class BasicOrTokenView(APIView):
+    """Accept a jwtsafe access token or HTTP Basic credentials."""
+
+    authentication_classes = [JWTAuthentication, BasicAuthentication]
+
+    def get(self, request: Request) -> Response:
+        return Response({"user": str(request.user.pk)})
