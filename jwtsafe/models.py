@@ -96,6 +96,9 @@ class Session(models.Model):
     user_agent = models.CharField(max_length=512, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     refresh_token_id = models.CharField(max_length=32)
+    # Django's session auth hash of the user at login: an HMAC of the password
+    # hash, so a password changed without save() is caught at refresh.
+    auth_hash = models.CharField(max_length=128, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoke_reason = models.CharField(
         max_length=32, choices=RevokeReason.choices, blank=True

@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, models, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 
 from .conf import ACCESS_TOKEN_TYPE, REFRESH_TOKEN_TYPE, jwtsafe_settings
 from .models import RevokeReason, Session, SessionVersionMixin, UserSessionVersion
@@ -132,6 +133,11 @@ def _bump_session_version(user: AbstractBaseUser) -> int:
 # Issuing
 
 
+def _auth_hash(user: AbstractBaseUser) -> str:
+    get_hash = getattr(user, "get_session_auth_hash", None)
+    return str(get_hash()) if callable(get_hash) else ""
+
+
 def _client_details(request: HttpRequest | None) -> dict[str, Any]:
     if request is None:
         return {"user_agent": "", "ip_address": None}
@@ -191,6 +197,7 @@ def issue_token_pair(
         user_id=user.pk,
         expires_at=timezone.now() + jwtsafe_settings.refresh_token_lifetime,
         refresh_token_id=refresh_token_id,
+        auth_hash=_auth_hash(user),
         **_client_details(request),
     )
     version = get_session_version(user)
@@ -235,6 +242,10 @@ def refresh_token_pair(token: str, *, request: HttpRequest | None = None) -> Tok
         raise TokenError("session_revoked", claims.payload)
     if get_session_version(user) != claims.session_version:
         raise TokenError("revoked", claims.payload)
+    if not constant_time_compare(session.auth_hash, _auth_hash(user)):
+        # The password changed without save(), so no signal revoked this.
+        revoke_session(session.id, RevokeReason.PASSWORD_CHANGED)
+        raise TokenError("password_changed", claims.payload)
 
     new_refresh_token_id = uuid.uuid4().hex
     rotated = Session.objects.filter(

@@ -72,6 +72,16 @@ class TestUserChanges:
         get_user_model().objects.filter(pk=user.pk).update(is_active=False)
         assert refresh(client, tokens["refresh"]).status_code == 401
 
+    def test_password_change_bypassing_save_caught_at_refresh(
+        self, client, user, tokens
+    ):
+        from django.contrib.auth.hashers import make_password
+
+        get_user_model().objects.filter(pk=user.pk).update(
+            password=make_password("changed behind our back")
+        )
+        assert refresh(client, tokens["refresh"]).status_code == 401
+
     def test_deactivation_bypassing_save_caught_on_cache_miss(
         self, client, user, tokens
     ):
