@@ -31,7 +31,7 @@ FAILED_ATTRIBUTE = "_jwtsafe_authentication_failed"
 class TokenUser(SimpleLazyObject):  # type: ignore[type-arg]
     """The user of a verified access token, loaded only when needed.
 
-    ``pk``, ``is_authenticated`` and truth tests answer from the token, so a
+    ``pk``, ``is_authenticated`` and truth tests come from the token, so a
     view that needs only those runs no query. Any other attribute loads the
     current user from the database and rejects a user who has been deleted
     or deactivated since the token was issued.

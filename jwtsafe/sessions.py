@@ -33,7 +33,7 @@ logger = logging.getLogger("jwtsafe")
 
 
 class RevocationUnavailable(Exception):
-    """Raised when neither the cache nor the database can answer."""
+    """Raised when neither the cache nor the database can be read."""
 
 
 @dataclass(frozen=True)
@@ -311,14 +311,14 @@ def revoke_user_sessions(
 def check_session(claims: Claims) -> None:
     """Raise ``TokenError`` unless the token's session and version are current.
 
-    One cache round trip when the cache holds both entries. On a miss, or
+    One cache round trip when the cache contains both entries. On a miss, or
     when the cached version differs from the token's, the database decides.
     Raises ``RevocationUnavailable`` when neither can be read.
     """
     try:
         state = revocation_store.read(claims.subject, claims.session_id)
-    except CacheUnavailable:
-        logger.warning("Revocation cache unavailable; reading the database")
+    except CacheUnavailable as error:
+        logger.warning("Revocation cache read failed, reading the database: %s", error)
         state = None
 
     if state is not None:

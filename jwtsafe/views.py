@@ -40,7 +40,7 @@ class PublicTokenView(APIView):
     """A view that takes credentials in its body, not an access token.
 
     A stale or revoked access token in the header must not block login or
-    refresh, so these views run no authentication class. They still answer
+    refresh, so these views run no authentication class. They still return
     401 with a Bearer challenge instead of DRF's 403 for views without one.
     """
 
