@@ -51,7 +51,9 @@ from jwtsafe.sessions import issue_token_pair  # noqa: E402
 from tests.conftest import RedisCommandCounter  # noqa: E402
 
 
-def measure(send: Callable[[], Any], before: Callable[[], None] | None, count: int) -> float:
+def measure(
+    send: Callable[[], Any], before: Callable[[], None] | None, count: int
+) -> float:
     """Return the median seconds per request over ``count`` requests."""
     samples = []
     for _ in range(count):
@@ -65,7 +67,9 @@ def measure(send: Callable[[], Any], before: Callable[[], None] | None, count: i
     return statistics.median(samples)
 
 
-def costs(send: Callable[[], Any], before: Callable[[], None] | None) -> tuple[int, int]:
+def costs(
+    send: Callable[[], Any], before: Callable[[], None] | None
+) -> tuple[int, int]:
     if before is not None:
         before()
     with CaptureQueriesContext(connection) as queries, RedisCommandCounter() as redis:
@@ -79,7 +83,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="rounds per variant")
     arguments = parser.parse_args()
     if settings.REDIS_URL is None:
-        raise SystemExit("The benchmark needs Redis: set REDIS_URL or start redis-server.")
+        raise SystemExit(
+            "The benchmark needs Redis: set REDIS_URL or start redis-server."
+        )
 
     setup_test_environment()
     old_config = connection.creation.create_test_db(verbosity=0)
@@ -110,7 +116,10 @@ def run(requests: int, rounds: int) -> None:
         print("simplejwt is not installed; its row is left out.", file=sys.stderr)
     else:
         simple = str(AccessToken.for_user(user))
-        variants["simplejwt, stateless"] = (get("/simplejwt/", f"Bearer {simple}"), None)
+        variants["simplejwt, stateless"] = (
+            get("/simplejwt/", f"Bearer {simple}"),
+            None,
+        )
 
     for send, before in variants.values():
         measure(send, before, 100)  # warm up imports, connections and caches
