@@ -10,7 +10,3 @@ class LoginSerializer(serializers.Serializer[None]):
     password = serializers.CharField(
         max_length=4096, trim_whitespace=False, write_only=True
     )
-
-
-class RefreshSerializer(serializers.Serializer[None]):
-    refresh = serializers.CharField(max_length=65536, trim_whitespace=False)

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from .authentication import JWTAuthentication
 from .conf import jwtsafe_settings
 from .models import RevokeReason
-from .serializers import LoginSerializer, RefreshSerializer
+from .serializers import LoginSerializer
 from .sessions import (
     TokenPair,
     issue_token_pair,
@@ -85,12 +85,16 @@ class RefreshView(PublicTokenView):
     """Exchange a refresh token for a new pair; the old refresh token dies."""
 
     def post(self, request: Request) -> Response:
-        serializer = RefreshSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        # A missing field is a bad request; any value that is present is a
+        # credential, so a wrong type or size gets 401 like a bad token.
+        data = request.data
+        if not hasattr(data, "get") or "refresh" not in data:
+            raise exceptions.ValidationError({"refresh": ["This field is required."]})
+        token = data.get("refresh")
         try:
-            pair = refresh_token_pair(
-                serializer.validated_data["refresh"], request=request._request
-            )
+            if not isinstance(token, str):
+                raise TokenError("malformed")
+            pair = refresh_token_pair(token, request=request._request)
         except TokenError as error:
             claims = error.claims or {}
             logger.warning(
