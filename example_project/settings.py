@@ -1,0 +1,164 @@
+"""Settings for the example notes API, for local development only.
+
+Environment variables:
+
+- ``JWTSAFE_SIGNING_KEY``: the HMAC key that signs tokens.
+- ``DJANGO_SECRET_KEY``: Django's own secret key. Keep it different from the
+  signing key.
+- ``REDIS_URL``: a Redis server for the cache, such as
+  ``redis://127.0.0.1:6379/0``. Without it the cache is in local memory.
+- ``EXAMPLE_DB_PATH``: the SQLite file, ``example_project/db.sqlite3`` by
+  default.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+BASE_DIR = Path(__file__).resolve().parent
+
+# This project is an example that runs on 127.0.0.1, so it keeps DEBUG on.
+DEBUG = True
+ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+
+# The fallback is public and for local development only.
+SECRET_KEY = os.environ.get(
+    "DJANGO_SECRET_KEY",
+    "django-insecure-example-2k3ss!)+hni9)yqcs^5#o-#x+)yfl0#4k9)yo03w4b#t$tha1w",
+)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "jwtsafe",
+    "example_project.accounts",
+    "example_project.notes",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "example_project.urls"
+WSGI_APPLICATION = "example_project.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.environ.get("EXAMPLE_DB_PATH", str(BASE_DIR / "db.sqlite3")),
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# The user model carries the session version column of SessionVersionMixin.
+AUTH_USER_MODEL = "accounts.User"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation."
+        "UserAttributeSimilarityValidator"
+    },
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# jwtsafe keeps revocation state and login throttle counts in this cache.
+# Local memory is private to one process, so it works only while a single
+# process serves the API, as runserver does, and every revocation happens
+# in that process. A revocation made in another process, such as a password
+# change from `manage.py shell` or a logout handled by another worker, does
+# not reach the server's memory. The revoked access token can then keep
+# working until it expires, 5 minutes at most here, although refresh rejects
+# it because refresh reads the database. With Redis, every process reads the
+# same revocation state, so a revocation takes effect at once.
+REDIS_URL = os.environ.get("REDIS_URL")
+CACHES: dict[str, dict[str, Any]]
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "jwtsafe-example",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["jwtsafe.authentication.JWTAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 20,
+    # Rate for views that set throttle_scope, such as the password change.
+    "DEFAULT_THROTTLE_RATES": {"password": "5/min"},
+}
+
+# This fallback key is public, because it is published in this file, so use
+# it only for local development. Set JWTSAFE_SIGNING_KEY to a key of your
+# own, made with
+#   python -c "import secrets; print(secrets.token_hex(32))"
+DEVELOPMENT_SIGNING_KEY = (
+    "b2e38579273dbdbd694dbe3c8783c755eddcdecfa5ffbd0c8c5b97c693bd6a79"
+)
+
+JWTSAFE = {
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": os.environ.get("JWTSAFE_SIGNING_KEY", DEVELOPMENT_SIGNING_KEY),
+    "ISSUER": "http://127.0.0.1:8000",
+    "AUDIENCE": "example-notes-api",
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=5),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=7),
+}
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+
+# jwtsafe logs each rejected token at WARNING with a reason code, the token's
+# jti and the user id. It never logs the token itself.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "{levelname} {name}: {message}", "style": "{"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+    },
+    "loggers": {
+        "jwtsafe": {"handlers": ["console"], "level": "WARNING"},
+    },
+}
