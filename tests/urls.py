@@ -10,4 +10,5 @@ urlpatterns = [
     path("profile/", views.ProfileView.as_view(), name="profile"),
     path("basic-or-token/", views.BasicOrTokenView.as_view(), name="basic-or-token"),
     path("password/", views.PasswordChangeView.as_view(), name="password-change"),
+    path("privileges/", views.PrivilegesView.as_view(), name="privileges"),
 ]

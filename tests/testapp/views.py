@@ -40,3 +40,17 @@ class BasicOrTokenView(APIView):
 
     def get(self, request: Request) -> Response:
         return Response({"user": str(request.user.pk)})
+
+
+class PrivilegesView(APIView):
+    """Return the user's privilege flags, which come from the user row."""
+
+    def get(self, request: Request) -> Response:
+        user = request.user
+        return Response(
+            {
+                "user": str(user.pk),
+                "is_superuser": user.is_superuser,
+                "is_staff": user.is_staff,
+            }
+        )
