@@ -27,10 +27,16 @@ DEFAULTS: dict[str, Any] = {
     "USER_ID_FIELD": "pk",
     "KEY_ID": None,
     "LOGIN_THROTTLE_RATES": {"ip": "20/min", "username": "5/min"},
+    "FORBIDDEN_KEY_FINGERPRINTS": (),
 }
 
 # Settings with no default: a project must choose them itself.
 REQUIRED = ("SIGNING_KEY", "ISSUER", "AUDIENCE")
+
+# Every name that the ``JWTSAFE`` dict may contain.
+SETTING_NAMES = frozenset(DEFAULTS) | frozenset(REQUIRED) | {"VERIFYING_KEY"}
+
+FINGERPRINT_PREFIX = "jwtsafe-fp1:"
 
 
 class JWTSafeSettings:
@@ -158,6 +164,26 @@ class JWTSafeSettings:
                 "{'ip': '20/min', 'username': '5/min'}."
             )
         return value
+
+    @property
+    def forbidden_key_fingerprints(self) -> frozenset[str]:
+        value = self._get("FORBIDDEN_KEY_FINGERPRINTS")
+        if isinstance(value, str) or not isinstance(
+            value, (list, tuple, set, frozenset)
+        ):
+            raise ImproperlyConfigured(
+                "JWTSAFE['FORBIDDEN_KEY_FINGERPRINTS'] must be a list of "
+                "fingerprints printed by 'python manage.py jwtsafe_fingerprint'."
+            )
+        for item in value:
+            if not isinstance(item, str) or not item.startswith(FINGERPRINT_PREFIX):
+                raise ImproperlyConfigured(
+                    f"JWTSAFE['FORBIDDEN_KEY_FINGERPRINTS'] contains {item!r}, "
+                    f"which is not a fingerprint: fingerprints start with "
+                    f"{FINGERPRINT_PREFIX!r}. Print them with 'python manage.py "
+                    "jwtsafe_fingerprint'."
+                )
+        return frozenset(value)
 
 
 jwtsafe_settings = JWTSafeSettings()
