@@ -1,0 +1,54 @@
+"""Print the fingerprint of each configured key, or of a key read from stdin."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from jwtsafe import keys
+
+
+class Command(BaseCommand):
+    help = (
+        "Print a fingerprint of each key in JWTSAFE. A fingerprint names a key "
+        "without revealing it: list the fingerprints of your other "
+        "environments in JWTSAFE['FORBIDDEN_KEY_FINGERPRINTS'] so that each "
+        "environment rejects the others' keys."
+    )
+    # The command must work while the configured key fails the checks.
+    requires_system_checks: list[str] = []
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--stdin",
+            action="store_true",
+            help="Read one key from standard input instead of the settings.",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["stdin"]:
+            key = sys.stdin.buffer.read()
+            # A key piped from a file or echo usually ends in a newline that
+            # is not part of the key. A PEM key keeps it.
+            if not keys.looks_like_pem(key):
+                key = key.rstrip(b"\r\n")
+            if not key:
+                raise CommandError("No key on standard input.")
+            self.stdout.write(keys.fingerprint(key))
+            return
+
+        configured = getattr(settings, "JWTSAFE", {})
+        found = False
+        for name in ("SIGNING_KEY", "VERIFYING_KEY"):
+            value = configured.get(name)
+            if isinstance(value, (str, bytes)) and value:
+                self.stdout.write(f"{name} {keys.fingerprint(value)}")
+                found = True
+        if not found:
+            raise CommandError(
+                "JWTSAFE has no SIGNING_KEY. Set it, or pass --stdin to "
+                "fingerprint a key read from standard input."
+            )
