@@ -7,6 +7,9 @@ class JWTSafeConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import signals
+        from . import checks, signals
 
         signals.connect_user_signals()
+        # Django runs system checks for management commands only, so a WSGI
+        # or ASGI server would otherwise serve with a weak key.
+        checks.enforce_startup_checks()

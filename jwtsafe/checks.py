@@ -1,0 +1,630 @@
+"""System checks for jwtsafe's settings.
+
+Every check id is listed in ``CHECK_IDS`` in order and is never reused. An
+error about keys, algorithms, issuer, audience or lifetimes cannot be
+silenced with ``SILENCED_SYSTEM_CHECKS``, and ``enforce_startup_checks``
+raises them when a WSGI or ASGI server loads the project, where Django runs
+no checks of its own.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
+
+from . import keys
+from .conf import SETTING_NAMES, jwtsafe_settings
+
+KEYGEN_HINT = (
+    "Generate a key with 'python manage.py jwtsafe_keygen' and load it from "
+    "an environment variable or a secrets manager."
+)
+
+MAX_ACCESS_TOKEN_LIFETIME = timedelta(hours=1)
+MAX_LEEWAY = timedelta(seconds=60)
+MAX_REFRESH_TOKEN_LIFETIME = timedelta(days=90)
+WARN_ACCESS_TOKEN_LIFETIME = timedelta(minutes=15)
+WARN_REFRESH_TOKEN_LIFETIME = timedelta(days=30)
+
+# Python files larger than this are not searched for a committed key.
+MAX_SOURCE_FILE_BYTES = 1_000_000
+# Keys shorter than this are not looked for, because short strings occur in
+# source by chance. Such keys fail jwtsafe.E002 anyway.
+MIN_SEARCHED_KEY_BYTES = 16
+# A piece of a random key this long matches other text only by chance of
+# about 64**-16 per position for a base64 key.
+KEY_FRAGMENT_LENGTH = 16
+SKIPPED_DIRECTORIES = frozenset(
+    {".git", ".venv", "venv", "env", "node_modules", "site-packages", ".tox", "build"}
+)
+
+LOCAL_CACHE_BACKENDS = frozenset(
+    {
+        "django.core.cache.backends.locmem.LocMemCache",
+        "django.core.cache.backends.dummy.DummyCache",
+    }
+)
+
+CHECK_IDS = {
+    "jwtsafe.E001": "no signing key, or an empty one",
+    "jwtsafe.E002": "HMAC key shorter than the hash output",
+    "jwtsafe.E003": "guessable HMAC key",
+    "jwtsafe.E004": "key equal to SECRET_KEY or one of SECRET_KEY_FALLBACKS",
+    "jwtsafe.E005": "one key in two roles",
+    "jwtsafe.E006": "key listed in FORBIDDEN_KEY_FINGERPRINTS",
+    "jwtsafe.E007": "RSA key under 2048 bits",
+    "jwtsafe.E008": "EC key on a curve other than P-256, P-384 or P-521",
+    "jwtsafe.E009": "private key where only a public key belongs",
+    "jwtsafe.E010": "algorithm none or not supported",
+    "jwtsafe.E011": "key type does not match the algorithm",
+    "jwtsafe.E012": "ISSUER missing",
+    "jwtsafe.E013": "AUDIENCE missing",
+    "jwtsafe.E014": "access token lifetime over one hour",
+    "jwtsafe.E015": "leeway over 60 seconds",
+    "jwtsafe.E016": "refresh token lifetime over 90 days",
+    "jwtsafe.E017": "invalid JWTSAFE value",
+    "jwtsafe.E018": "revocation cache not shared between processes (deploy)",
+    "jwtsafe.E019": "IGNORE_EXCEPTIONS on the revocation cache (deploy)",
+    "jwtsafe.E020": "key committed to source (deploy)",
+    "jwtsafe.E021": "unknown name in JWTSAFE",
+    "jwtsafe.W001": "access token lifetime over 15 minutes",
+    "jwtsafe.W002": "refresh token lifetime over 30 days",
+    "jwtsafe.W003": "revocation cache not shared between processes",
+    "jwtsafe.W004": "key committed to source",
+    "jwtsafe.W005": "IGNORE_EXCEPTIONS on the revocation cache",
+    "jwtsafe.W006": "jwtsafe's class after one that turns 401 into 403",
+}
+
+
+class SettingError(checks.Error):
+    """An error that ``SILENCED_SYSTEM_CHECKS`` cannot silence.
+
+    Weak keys and unbounded tokens are not a style choice a project can opt
+    out of; the fix is always to change the setting.
+    """
+
+    def is_silenced(self) -> bool:
+        return False
+
+
+Check = Callable[[], Iterator[checks.CheckMessage]]
+
+
+def _setting(name: str) -> Any:
+    return getattr(settings, "JWTSAFE", {}).get(name)
+
+
+def _configured_keys() -> Iterator[tuple[str, str | bytes]]:
+    for name in ("SIGNING_KEY", "VERIFYING_KEY"):
+        value = _setting(name)
+        if isinstance(value, (str, bytes)) and value:
+            yield name, value
+
+
+def _algorithm() -> str | None:
+    value = _setting("ALGORITHM") if _setting("ALGORITHM") is not None else "HS256"
+    return value if isinstance(value, str) else None
+
+
+# Keys
+
+
+def check_signing_key_present() -> Iterator[checks.CheckMessage]:
+    value = _setting("SIGNING_KEY")
+    if not isinstance(value, (str, bytes)) or not value:
+        yield SettingError(
+            "JWTSAFE['SIGNING_KEY'] is missing or empty.",
+            hint=f"jwtsafe never falls back to SECRET_KEY. {KEYGEN_HINT}",
+            id="jwtsafe.E001",
+        )
+
+
+def check_hmac_key_strength() -> Iterator[checks.CheckMessage]:
+    algorithm = _algorithm()
+    if algorithm not in keys.HMAC_ALGORITHMS:
+        return
+    minimum = keys.HMAC_ALGORITHMS[algorithm]
+    for name, value in _configured_keys():
+        if keys.looks_like_pem(value):
+            continue  # Reported as jwtsafe.E011.
+        length = len(keys.key_bytes(value))
+        if length < minimum:
+            yield SettingError(
+                f"JWTSAFE[{name!r}] is {length} bytes long; {algorithm} needs at "
+                f"least {minimum} bytes, the size of its hash output "
+                "(RFC 7518 section 3.2).",
+                hint=KEYGEN_HINT,
+                id="jwtsafe.E002",
+            )
+        reason = keys.weakness(value)
+        if reason is not None:
+            yield SettingError(
+                f"JWTSAFE[{name!r}] can be guessed: {reason}.",
+                hint=KEYGEN_HINT,
+                id="jwtsafe.E003",
+            )
+
+
+def check_key_not_django_secret() -> Iterator[checks.CheckMessage]:
+    django_keys = [getattr(settings, "SECRET_KEY", None)]
+    django_keys += list(getattr(settings, "SECRET_KEY_FALLBACKS", []))
+    django_bytes = {keys.key_bytes(key) for key in django_keys if key}
+    for name, value in _configured_keys():
+        if keys.key_bytes(value) in django_bytes:
+            yield SettingError(
+                f"JWTSAFE[{name!r}] is the same as SECRET_KEY or one of "
+                "SECRET_KEY_FALLBACKS.",
+                hint="Give JWT signing its own key, so that a leak of one key "
+                f"does not forge the other's tokens. {KEYGEN_HINT}",
+                id="jwtsafe.E004",
+            )
+
+
+def check_key_roles_distinct() -> Iterator[checks.CheckMessage]:
+    configured = dict(_configured_keys())
+    signing = configured.get("SIGNING_KEY")
+    verifying = configured.get("VERIFYING_KEY")
+    if signing is None or verifying is None:
+        return
+    if _algorithm() in keys.HMAC_ALGORITHMS:
+        yield SettingError(
+            "JWTSAFE['VERIFYING_KEY'] is set for an HMAC algorithm.",
+            hint="HMAC signs and verifies with the same SIGNING_KEY; remove "
+            "VERIFYING_KEY.",
+            id="jwtsafe.E005",
+        )
+    elif keys.key_bytes(signing) == keys.key_bytes(verifying):
+        yield SettingError(
+            "JWTSAFE['SIGNING_KEY'] and JWTSAFE['VERIFYING_KEY'] are the same key.",
+            hint="Set VERIFYING_KEY to the public key only.",
+            id="jwtsafe.E005",
+        )
+
+
+def check_forbidden_fingerprints() -> Iterator[checks.CheckMessage]:
+    try:
+        forbidden = jwtsafe_settings.forbidden_key_fingerprints
+    except ImproperlyConfigured:
+        return  # Reported as jwtsafe.E017.
+    for name, value in _configured_keys():
+        if keys.fingerprint(value) in forbidden:
+            yield SettingError(
+                f"JWTSAFE[{name!r}] has a fingerprint listed in "
+                "FORBIDDEN_KEY_FINGERPRINTS: it is another environment's key.",
+                hint=f"Give each environment its own key. {KEYGEN_HINT}",
+                id="jwtsafe.E006",
+            )
+
+
+def check_asymmetric_keys() -> Iterator[checks.CheckMessage]:
+    algorithm = _algorithm()
+    expected = keys.expected_kind(algorithm or "")
+    for name, value in _configured_keys():
+        if expected is None:
+            if keys.looks_like_pem(value):
+                yield SettingError(
+                    f"JWTSAFE[{name!r}] is a PEM key but ALGORITHM is {algorithm}.",
+                    hint="Use an asymmetric ALGORITHM such as ES256 with a PEM "
+                    "key, or an HMAC secret with an HS algorithm, never both.",
+                    id="jwtsafe.E011",
+                )
+            continue
+        inspected = keys.inspect_pem(value)
+        if inspected is None or inspected.kind != expected:
+            yield SettingError(
+                f"JWTSAFE[{name!r}] is not a PEM {expected.upper()} key, which "
+                f"ALGORITHM {algorithm} needs.",
+                hint="Generate a key pair with 'python manage.py jwtsafe_keygen'. "
+                "An HMAC secret cannot be used with an asymmetric algorithm.",
+                id="jwtsafe.E011",
+            )
+            continue
+        if inspected.rsa_bits is not None and inspected.rsa_bits < keys.MIN_RSA_BITS:
+            yield SettingError(
+                f"JWTSAFE[{name!r}] is a {inspected.rsa_bits}-bit RSA key.",
+                hint=f"Use an RSA key of at least {keys.MIN_RSA_BITS} bits.",
+                id="jwtsafe.E007",
+            )
+        if inspected.curve is not None and (
+            inspected.curve not in keys.ALLOWED_EC_CURVES
+            or inspected.curve != keys.EC_ALGORITHMS.get(algorithm or "")
+        ):
+            yield SettingError(
+                f"JWTSAFE[{name!r}] is on curve {inspected.curve}, but {algorithm} "
+                f"needs {keys.EC_ALGORITHMS.get(algorithm or '')}.",
+                hint="Use P-256 with ES256, P-384 with ES384 or P-521 with ES512.",
+                id="jwtsafe.E008",
+            )
+        if name == "VERIFYING_KEY" and inspected.is_private:
+            yield SettingError(
+                "JWTSAFE['VERIFYING_KEY'] contains a private key.",
+                hint="Set VERIFYING_KEY to the public key only, so that hosts "
+                "that only verify cannot sign.",
+                id="jwtsafe.E009",
+            )
+
+
+def check_algorithm() -> Iterator[checks.CheckMessage]:
+    value = _setting("ALGORITHM")
+    algorithm = "HS256" if value is None else value
+    if isinstance(algorithm, (list, tuple, set, frozenset)):
+        yield SettingError(
+            f"JWTSAFE['ALGORITHM'] is a collection, {sorted(map(str, algorithm))}.",
+            hint="Name exactly one algorithm, such as 'HS256' or 'ES256'. A key "
+            "serves one algorithm family, and accepting HMAC beside an "
+            "asymmetric algorithm lets a public key be used as an HMAC secret.",
+            id="jwtsafe.E010",
+        )
+    elif not isinstance(algorithm, str) or algorithm not in keys.SUPPORTED_ALGORITHMS:
+        yield SettingError(
+            f"JWTSAFE['ALGORITHM'] is {algorithm!r}, which jwtsafe does not accept.",
+            hint="Use one of " + ", ".join(sorted(keys.SUPPORTED_ALGORITHMS)) + ". "
+            "Unsecured tokens (alg none) are never accepted.",
+            id="jwtsafe.E010",
+        )
+
+
+# Claims and lifetimes
+
+
+def check_issuer_and_audience() -> Iterator[checks.CheckMessage]:
+    for name, check_id, example in (
+        ("ISSUER", "jwtsafe.E012", "https://auth.example.com"),
+        ("AUDIENCE", "jwtsafe.E013", "https://api.example.com"),
+    ):
+        value = _setting(name)
+        if not isinstance(value, str) or not value:
+            yield SettingError(
+                f"JWTSAFE[{name!r}] is missing or empty.",
+                hint=f"Set it to a string such as {example!r}; tokens whose "
+                f"claim does not match it exactly are rejected.",
+                id=check_id,
+            )
+
+
+def _lifetime(name: str) -> timedelta | None:
+    try:
+        return {
+            "ACCESS_TOKEN_LIFETIME": lambda: jwtsafe_settings.access_token_lifetime,
+            "REFRESH_TOKEN_LIFETIME": lambda: jwtsafe_settings.refresh_token_lifetime,
+            "LEEWAY": lambda: jwtsafe_settings.leeway,
+        }[name]()
+    except ImproperlyConfigured:
+        return None
+
+
+def check_lifetimes() -> Iterator[checks.CheckMessage]:
+    access = _lifetime("ACCESS_TOKEN_LIFETIME")
+    refresh = _lifetime("REFRESH_TOKEN_LIFETIME")
+    leeway = _lifetime("LEEWAY")
+    if access is not None and access > MAX_ACCESS_TOKEN_LIFETIME:
+        yield SettingError(
+            f"JWTSAFE['ACCESS_TOKEN_LIFETIME'] is {access}, over one hour.",
+            hint="A revoked access token may be used until the cache learns of "
+            "the revocation; keep it short, 5 minutes by default.",
+            id="jwtsafe.E014",
+        )
+    elif access is not None and access > WARN_ACCESS_TOKEN_LIFETIME:
+        yield checks.Warning(
+            f"JWTSAFE['ACCESS_TOKEN_LIFETIME'] is {access}, over 15 minutes.",
+            hint="Use 15 minutes or less; refresh tokens keep users logged in.",
+            id="jwtsafe.W001",
+        )
+    if leeway is not None and leeway > MAX_LEEWAY:
+        yield SettingError(
+            f"JWTSAFE['LEEWAY'] is {leeway}, over 60 seconds.",
+            hint="Leeway covers clock skew between hosts; fix clocks with NTP "
+            "rather than accept expired tokens.",
+            id="jwtsafe.E015",
+        )
+    if refresh is not None and refresh > MAX_REFRESH_TOKEN_LIFETIME:
+        yield SettingError(
+            f"JWTSAFE['REFRESH_TOKEN_LIFETIME'] is {refresh}, over 90 days.",
+            hint="Use 30 days or less; it is the absolute lifetime of a session.",
+            id="jwtsafe.E016",
+        )
+    elif refresh is not None and refresh > WARN_REFRESH_TOKEN_LIFETIME:
+        yield checks.Warning(
+            f"JWTSAFE['REFRESH_TOKEN_LIFETIME'] is {refresh}, over 30 days.",
+            hint="Use 30 days or less; it is the absolute lifetime of a session.",
+            id="jwtsafe.W002",
+        )
+
+
+def check_setting_values() -> Iterator[checks.CheckMessage]:
+    readers = [
+        "algorithm",
+        "access_token_lifetime",
+        "refresh_token_lifetime",
+        "leeway",
+        "max_token_bytes",
+        "auth_header_scheme",
+        "realm",
+        "cache_alias",
+        "user_id_field",
+        "key_id",
+        "login_throttle_rates",
+        "forbidden_key_fingerprints",
+    ]
+    for reader in readers:
+        try:
+            getattr(jwtsafe_settings, reader)
+        except ImproperlyConfigured as error:
+            yield SettingError(str(error), id="jwtsafe.E017")
+
+
+def check_setting_names() -> Iterator[checks.CheckMessage]:
+    configured = getattr(settings, "JWTSAFE", None)
+    if not isinstance(configured, dict):
+        return
+    for name in sorted(set(configured) - SETTING_NAMES, key=str):
+        close = difflib.get_close_matches(str(name), SETTING_NAMES, n=1)
+        suggestion = f" Did you mean {close[0]!r}?" if close else ""
+        yield checks.Error(
+            f"JWTSAFE[{name!r}] is not a jwtsafe setting, so it has no effect.",
+            hint=f"Remove it or correct its name.{suggestion}",
+            id="jwtsafe.E021",
+        )
+
+
+# Cache and authentication classes
+
+
+def _cache_config() -> dict[str, Any]:
+    try:
+        alias = jwtsafe_settings.cache_alias
+    except ImproperlyConfigured:
+        return {}
+    config: dict[str, Any] = getattr(settings, "CACHES", {}).get(alias, {})
+    return config
+
+
+def _cache_is_local() -> bool:
+    backend = _cache_config().get("BACKEND", "")
+    return backend in LOCAL_CACHE_BACKENDS
+
+
+def _cache_ignores_exceptions() -> bool:
+    options = _cache_config().get("OPTIONS", {}) or {}
+    if options.get("IGNORE_EXCEPTIONS"):
+        return True
+    return bool(getattr(settings, "DJANGO_REDIS_IGNORE_EXCEPTIONS", False))
+
+
+def check_cache() -> Iterator[checks.CheckMessage]:
+    if _cache_is_local() and not settings.DEBUG:
+        yield checks.Warning(
+            "jwtsafe's revocation cache is local to one process.",
+            hint="A logout handled by one worker does not reach the others "
+            "until the access token expires. Point JWTSAFE['CACHE_ALIAS'] at a "
+            "django-redis cache.",
+            id="jwtsafe.W003",
+        )
+    if _cache_ignores_exceptions():
+        yield checks.Warning(
+            "django-redis IGNORE_EXCEPTIONS is on for jwtsafe's revocation cache.",
+            hint="jwtsafe reads the database when the cache fails, so errors "
+            "cost a query, but other code may read None as an answer. Use a "
+            "cache alias without IGNORE_EXCEPTIONS for JWTSAFE['CACHE_ALIAS'].",
+            id="jwtsafe.W005",
+        )
+
+
+def check_cache_deploy() -> Iterator[checks.CheckMessage]:
+    if _cache_is_local():
+        yield checks.Error(
+            "jwtsafe's revocation cache is local to one process.",
+            hint="Point JWTSAFE['CACHE_ALIAS'] at a django-redis cache shared "
+            "by every worker.",
+            id="jwtsafe.E018",
+        )
+    if _cache_ignores_exceptions():
+        yield checks.Error(
+            "django-redis IGNORE_EXCEPTIONS is on for jwtsafe's revocation cache.",
+            hint="Use a cache alias without IGNORE_EXCEPTIONS for "
+            "JWTSAFE['CACHE_ALIAS'].",
+            id="jwtsafe.E019",
+        )
+
+
+def check_authentication_order() -> Iterator[checks.CheckMessage]:
+    from rest_framework.settings import api_settings
+
+    classes: list[Any] = list(api_settings.DEFAULT_AUTHENTICATION_CLASSES)
+    from .authentication import JWTAuthentication
+
+    position = next(
+        (
+            index
+            for index, cls in enumerate(classes)
+            if isinstance(cls, type) and issubclass(cls, JWTAuthentication)
+        ),
+        None,
+    )
+    if position is None or position == 0:
+        return
+    first = classes[0]
+    try:
+        challenge = first().authenticate_header(None)
+    except Exception:
+        challenge = None
+    if not challenge:
+        yield checks.Warning(
+            f"{first.__module__}.{first.__qualname__} comes before jwtsafe's "
+            "class in DEFAULT_AUTHENTICATION_CLASSES and sends no "
+            "WWW-Authenticate challenge.",
+            hint="DRF takes the challenge from the first class, so every 401 "
+            "becomes 403. List jwtsafe's class first.",
+            id="jwtsafe.W006",
+        )
+
+
+# Keys in source files
+
+
+def _source_roots() -> list[Path]:
+    """Return BASE_DIR, or the directory above the settings package."""
+    base = getattr(settings, "BASE_DIR", None)
+    if base:
+        return [Path(base)]
+    module = sys.modules.get(os.environ.get("DJANGO_SETTINGS_MODULE", ""))
+    path = getattr(module, "__file__", None)
+    return [Path(path).resolve().parent.parent] if path else []
+
+
+def _python_files(root: Path) -> Iterator[Path]:
+    for directory, subdirectories, files in os.walk(root):
+        subdirectories[:] = [
+            name
+            for name in subdirectories
+            if name not in SKIPPED_DIRECTORIES and not name.startswith(".")
+        ]
+        for name in files:
+            if name.endswith(".py"):
+                yield Path(directory) / name
+
+
+def _key_fragments(key: bytes) -> list[bytes]:
+    """Return pieces of ``key`` that only a copy of the key would contain.
+
+    A key written as two string literals on two lines still contains its
+    first and last ``KEY_FRAGMENT_LENGTH`` bytes. A PEM key is looked for by
+    the second line of its body, because the first starts alike for every
+    key of one type.
+    """
+    if keys.looks_like_pem(key):
+        body = [
+            line.strip()
+            for line in key.strip().splitlines()
+            if line.strip() and not line.startswith(b"-----")
+        ]
+        return [body[1]] if len(body) > 1 else body
+    if len(key) < MIN_SEARCHED_KEY_BYTES:
+        return []
+    if len(key) <= 2 * KEY_FRAGMENT_LENGTH:
+        return [key]
+    return [key[:KEY_FRAGMENT_LENGTH], key[-KEY_FRAGMENT_LENGTH:]]
+
+
+def committed_key_locations() -> list[Path]:
+    """Return the Python files under the project directory that contain the key.
+
+    Only SIGNING_KEY is looked for: a public VERIFYING_KEY may be committed.
+    """
+    value = _setting("SIGNING_KEY")
+    if not isinstance(value, (str, bytes)) or not value:
+        return []
+    fragments = _key_fragments(keys.key_bytes(value))
+    if not fragments:
+        return []
+    found = []
+    for root in _source_roots():
+        for path in _python_files(root):
+            try:
+                if path.stat().st_size > MAX_SOURCE_FILE_BYTES:
+                    continue
+                content = path.read_bytes()
+            except OSError:
+                continue
+            if any(fragment in content for fragment in fragments):
+                found.append(path)
+    return found
+
+
+def check_committed_keys() -> Iterator[checks.CheckMessage]:
+    for path in committed_key_locations():
+        yield checks.Warning(
+            f"JWTSAFE['SIGNING_KEY'] appears as a literal in {path}.",
+            hint="A key in source control is a key anyone with the repository "
+            f"has. {KEYGEN_HINT}",
+            id="jwtsafe.W004",
+        )
+
+
+def check_committed_keys_deploy() -> Iterator[checks.CheckMessage]:
+    for path in committed_key_locations():
+        yield checks.Error(
+            f"JWTSAFE['SIGNING_KEY'] appears as a literal in {path}.",
+            hint=KEYGEN_HINT,
+            id="jwtsafe.E020",
+        )
+
+
+# Registration and startup
+
+STARTUP_CHECKS: list[Check] = [
+    check_signing_key_present,
+    check_hmac_key_strength,
+    check_key_not_django_secret,
+    check_key_roles_distinct,
+    check_forbidden_fingerprints,
+    check_asymmetric_keys,
+    check_algorithm,
+    check_issuer_and_audience,
+    check_lifetimes,
+    check_setting_values,
+]
+RUNTIME_CHECKS: list[Check] = [
+    check_setting_names,
+    check_cache,
+    check_authentication_order,
+    check_committed_keys,
+]
+DEPLOY_CHECKS: list[Check] = [check_cache_deploy, check_committed_keys_deploy]
+
+
+def run_checks(check_list: list[Check]) -> list[checks.CheckMessage]:
+    messages: list[checks.CheckMessage] = []
+    for check in check_list:
+        messages.extend(check())
+    return messages
+
+
+@checks.register(checks.Tags.security)
+def jwtsafe_settings_check(**kwargs: Any) -> list[checks.CheckMessage]:
+    return run_checks(STARTUP_CHECKS + RUNTIME_CHECKS)
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def jwtsafe_deploy_check(**kwargs: Any) -> list[checks.CheckMessage]:
+    return run_checks(DEPLOY_CHECKS)
+
+
+# Management commands that run the system checks themselves (runserver,
+# migrate, check) or must work with a bad key (the key commands).
+MANAGEMENT_SCRIPTS = frozenset({"manage.py", "django-admin", "django-admin.py"})
+
+
+def _is_management_command() -> bool:
+    script = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
+    if script in MANAGEMENT_SCRIPTS:
+        return True
+    return script == "__main__.py" and Path(sys.argv[0]).parent.name == "django"
+
+
+def enforce_startup_checks() -> None:
+    """Raise ``ImproperlyConfigured`` for any startup error.
+
+    Django runs system checks for management commands but not when a WSGI
+    or ASGI server such as gunicorn or uvicorn imports the project, so the
+    app's ``ready()`` calls this. Management commands are left to Django's
+    own check run, which prints every message with its hint, and so that
+    ``jwtsafe_keygen`` works while the key is still bad.
+    """
+    if _is_management_command():
+        return
+    errors = [message for message in run_checks(STARTUP_CHECKS) if message.is_serious()]
+    if errors:
+        details = "\n".join(str(error) for error in errors)
+        raise ImproperlyConfigured(
+            f"Invalid jwtsafe settings, so the process cannot start:\n{details}"
+        )
