@@ -2,7 +2,8 @@
 
 Environment variables:
 
-- ``JWTSAFE_SIGNING_KEY``: the HMAC key that signs tokens.
+- ``JWTSAFE_SIGNING_KEY``: the HMAC key that signs tokens. Without it, the
+  project makes a key of its own in ``example_project/.signing-key``.
 - ``DJANGO_SECRET_KEY``: Django's own secret key. Keep it different from the
   signing key.
 - ``REDIS_URL``: a Redis server for the cache, such as
@@ -14,6 +15,7 @@ Environment variables:
 from __future__ import annotations
 
 import os
+import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -123,17 +125,35 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"password": "5/min"},
 }
 
-# This fallback key is public, because it is published in this file, so use
-# it only for local development. Set JWTSAFE_SIGNING_KEY to a key of your
-# own, made with
-#   python -c "import secrets; print(secrets.token_hex(32))"
-DEVELOPMENT_SIGNING_KEY = (
-    "b2e38579273dbdbd694dbe3c8783c755eddcdecfa5ffbd0c8c5b97c693bd6a79"
-)
+
+def development_signing_key() -> str:
+    """Return this checkout's own signing key, made on first use.
+
+    The key lives in ``.signing-key`` beside this file, which git ignores,
+    so no two checkouts share a key and none is published. Deployments set
+    JWTSAFE_SIGNING_KEY instead, to the output of
+    ``python manage.py jwtsafe_keygen``.
+    """
+    path = BASE_DIR / ".signing-key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    key = secrets.token_urlsafe(32)
+    # Create the file readable by its owner only, and keep the key of a
+    # process that made it first.
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(descriptor, "w") as file:
+        file.write(key + "\n")
+    return key
+
 
 JWTSAFE = {
     "ALGORITHM": "HS256",
-    "SIGNING_KEY": os.environ.get("JWTSAFE_SIGNING_KEY", DEVELOPMENT_SIGNING_KEY),
+    "SIGNING_KEY": os.environ.get("JWTSAFE_SIGNING_KEY") or development_signing_key(),
     "ISSUER": "http://127.0.0.1:8000",
     "AUDIENCE": "example-notes-api",
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=5),

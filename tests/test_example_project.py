@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -40,12 +42,15 @@ def example_env(tmp_path: Path) -> dict[str, str]:
     env.pop("DJANGO_SETTINGS_MODULE", None)
     env.pop("DATABASE_URL", None)
     env["EXAMPLE_DB_PATH"] = str(tmp_path / "example.sqlite3")
+    # A key of this run's own, so the example does not write its key file
+    # into the checkout.
+    env["JWTSAFE_SIGNING_KEY"] = secrets.token_urlsafe(32)
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
 
-def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
+def run_manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=REPO_ROOT,
         env=env,
@@ -53,6 +58,10 @@ def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=COMMAND_TIMEOUT_SECONDS,
     )
+
+
+def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    result = run_manage(env, *args)
     assert result.returncode == 0, (
         f"manage.py {' '.join(args)} exited with {result.returncode}:\n"
         f"{result.stdout}\n{result.stderr}"
@@ -63,11 +72,12 @@ def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 def _wait_until_serving(
     base_url: str, server: subprocess.Popen[str], log_path: Path
 ) -> None:
+    """Wait until ``server`` responds to HTTP, failing if it exits first."""
     deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if server.poll() is not None:
             pytest.fail(
-                f"runserver exited with {server.returncode} before serving:\n"
+                f"the server exited with {server.returncode} before serving:\n"
                 f"{log_path.read_text()}"
             )
         try:
@@ -79,9 +89,34 @@ def _wait_until_serving(
         except OSError:
             time.sleep(0.1)
     pytest.fail(
-        f"runserver did not answer within {STARTUP_TIMEOUT_SECONDS} s:\n"
+        f"the server did not answer within {STARTUP_TIMEOUT_SECONDS} s:\n"
         f"{log_path.read_text()}"
     )
+
+
+def start_server(
+    env: dict[str, str], args: list[str], log_path: Path
+) -> subprocess.Popen[str]:
+    """Start ``python args`` in the checkout, logging its output to ``log_path``."""
+    with log_path.open("w") as log:
+        return subprocess.Popen(
+            [sys.executable, *args],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+
+def stop(server: subprocess.Popen[str]) -> None:
+    if server.poll() is None:
+        server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait(timeout=10)
 
 
 @pytest.fixture
@@ -94,31 +129,16 @@ def example_server(example_env: dict[str, str], tmp_path: Path) -> Iterator[str]
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     log_path = tmp_path / "runserver.log"
-    with log_path.open("w") as log:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "manage.py",
-                "runserver",
-                f"127.0.0.1:{port}",
-                "--noreload",
-            ],
-            cwd=REPO_ROOT,
-            env=example_env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+    server = start_server(
+        example_env,
+        ["manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+        log_path,
+    )
     try:
         _wait_until_serving(base_url, server, log_path)
         yield base_url
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
+        stop(server)
 
 
 def step_status(output: str, label: str) -> int:
@@ -154,3 +174,81 @@ def test_tour_against_runserver(example_server: str, tmp_path: Path) -> None:
     # The example's LOGGING shows jwtsafe's rejections on the console.
     assert "WARNING jwtsafe: Rejected token: reason=bad_signature" in server_log
     assert "WARNING jwtsafe: Rejected token: reason=session_revoked" in server_log
+
+
+# Startup with a weak key
+
+CHOSEN_KEY = "mysecret123"
+
+
+def test_check_stops_a_chosen_key(example_env: dict[str, str]) -> None:
+    example_env["JWTSAFE_SIGNING_KEY"] = CHOSEN_KEY
+    result = run_manage(example_env, "check")
+    assert result.returncode != 0
+    assert "jwtsafe.E002" in result.stderr
+    assert "jwtsafe.E003" in result.stderr
+    assert "python manage.py jwtsafe_keygen" in result.stderr
+    assert CHOSEN_KEY not in result.stdout + result.stderr
+
+
+def test_runserver_stops_a_chosen_key(example_env: dict[str, str]) -> None:
+    example_env["JWTSAFE_SIGNING_KEY"] = CHOSEN_KEY
+    port = _free_port()
+    result = run_manage(example_env, "runserver", f"127.0.0.1:{port}", "--noreload")
+    assert result.returncode != 0
+    assert "jwtsafe.E003" in result.stderr
+
+
+def start_gunicorn(
+    env: dict[str, str], port: int, log_path: Path
+) -> subprocess.Popen[str]:
+    return start_server(
+        env,
+        [
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "example_project.wsgi:application",
+        ],
+        log_path,
+    )
+
+
+def test_gunicorn_exits_on_a_chosen_key(
+    example_env: dict[str, str], tmp_path: Path
+) -> None:
+    example_env["JWTSAFE_SIGNING_KEY"] = CHOSEN_KEY
+    log_path = tmp_path / "gunicorn.log"
+    server = start_gunicorn(example_env, _free_port(), log_path)
+    try:
+        returncode = server.wait(timeout=STARTUP_TIMEOUT_SECONDS * 2)
+    finally:
+        stop(server)
+    log = log_path.read_text()
+    assert returncode != 0, log
+    assert "jwtsafe.E003" in log
+    assert "python manage.py jwtsafe_keygen" in log
+    assert CHOSEN_KEY not in log
+
+
+def test_gunicorn_serves_with_a_strong_key(
+    example_env: dict[str, str], tmp_path: Path
+) -> None:
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    log_path = tmp_path / "gunicorn.log"
+    server = start_gunicorn(example_env, port, log_path)
+    try:
+        _wait_until_serving(base_url, server, log_path)
+        request = urllib.request.Request(
+            f"{base_url}/api/me/", headers={"Authorization": "Bearer abc.def.ghi"}
+        )
+        with pytest.raises(urllib.error.HTTPError) as raised:
+            urllib.request.urlopen(request, timeout=5)
+    finally:
+        stop(server)
+    assert raised.value.code == 401
+    assert raised.value.headers["WWW-Authenticate"].startswith("Bearer ")
