@@ -1,9 +1,11 @@
 """Attacks and malformed input against Bearer authentication with one HS256 key.
 
 Every rejected case must get 401 with a ``Bearer`` challenge and a body that
-does not echo the token: never 403 and never 5xx. Forged tokens try to become
-the victim (``other_user``). Tokens re-signed with the server key change one
-thing about a genuine token, so that only the check under test can reject it.
+does not echo the token: never 403 and never 5xx. Forged tokens carry the
+claims of a genuine token of the victim (``other_user``), whose session is
+active, so that only the signature and header checks can reject them. Tokens
+re-signed with the server key change one thing about a genuine token, so that
+only the check under test can reject it.
 The positive controls pin the choices that RFC 6750, 7515 and 7519 leave open.
 """
 
@@ -163,6 +165,7 @@ class Genuine:
     claims: dict[str, Any]
     user_id: str
     victim_id: str
+    victim_claims: dict[str, Any]
     attacker: AttackerKeys = field(repr=False)
 
     def segment(self, index: int) -> str:
@@ -177,8 +180,12 @@ class Genuine:
         return claims
 
     def forged_claims(self) -> dict[str, Any]:
-        """Return the genuine claims with the subject swapped to the victim."""
-        return self.claims_with({"sub": self.victim_id})
+        """Return the claims of the victim's genuine access token.
+
+        The victim's session is active, so a forged signature over these
+        claims would be accepted as the victim.
+        """
+        return dict(self.victim_claims)
 
     def header_with(
         self, changes: dict[str, Any] | None = None, remove: tuple[str, ...] = ()
@@ -190,8 +197,9 @@ class Genuine:
 
 
 @pytest.fixture
-def genuine(tokens, user, other_user, attacker) -> Genuine:
+def genuine(client, tokens, user, other_user, attacker) -> Genuine:
     header, claims = split_token(tokens["access"])
+    victim_claims = split_token(login(client, other_user)["access"])[1]
     return Genuine(
         access=tokens["access"],
         refresh=tokens["refresh"],
@@ -199,6 +207,7 @@ def genuine(tokens, user, other_user, attacker) -> Genuine:
         claims=claims,
         user_id=str(user.pk),
         victim_id=str(other_user.pk),
+        victim_claims=victim_claims,
         attacker=attacker,
     )
 
@@ -1412,6 +1421,7 @@ def live_genuine(http_server, live_server, make_user, attacker) -> Genuine:
     victim = make_user(username="dave")
     tokens = login(APIClient(), user)
     header, claims = split_token(tokens["access"])
+    victim_claims = split_token(login(APIClient(), victim)["access"])[1]
     return Genuine(
         access=tokens["access"],
         refresh=tokens["refresh"],
@@ -1419,6 +1429,7 @@ def live_genuine(http_server, live_server, make_user, attacker) -> Genuine:
         claims=claims,
         user_id=str(user.pk),
         victim_id=str(victim.pk),
+        victim_claims=victim_claims,
         attacker=attacker,
     )
 
