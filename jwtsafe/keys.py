@@ -6,13 +6,16 @@ signs or verifies tokens.
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import hmac
 import math
+import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -44,37 +47,63 @@ MIN_DISTINCT_CHARACTERS = 10
 # substrings matches with probability 16**-8, about 2e-10.
 MIN_REPEAT_LENGTH = 8
 
-# Entries of Django's common-password list shorter than this are not
-# looked for inside keys: short fragments occur by chance in random keys.
-MIN_WORD_LENGTH = 3
-
-# Words that people build signing keys from and that the password list
-# ranks low or lacks. Each costs as much as a word of rank 1,000 would.
-KEY_WORDS = frozenset(
-    {
-        "access", "api", "app", "auth", "dev", "django", "hmac", "jwt",
-        "jwtsafe", "key", "prod", "production", "private", "refresh",
-        "server", "service", "sign", "signing", "staging", "test", "the",
-        "this", "token", "tokens", "is", "our", "your", "and", "with",
-    }
+# Words that people build signing keys from, looked for beside zxcvbn's
+# dictionaries of passwords, English words and names, at rank 1,000.
+KEY_WORDS = (
+    "access", "api", "app", "auth", "dev", "django", "hmac", "jwt",
+    "jwtsafe", "key", "prod", "production", "private", "refresh", "server",
+    "service", "sign", "signing", "staging", "secret", "token", "tokens",
 )  # fmt: skip
 KEY_WORD_RANK = 1000
 
-# Digit and symbol substitutions undone before looking for words.
-SUBSTITUTIONS = str.maketrans("013457@$!", "oieastasi")
+# Digits that people copy from a reference instead of choosing: pi, e, the
+# square root of 2 and the golden ratio, to 60 digits. A run of at least
+# ``MIN_CONSTANT_DIGITS`` of their leading digits counts as one guess.
+CONSTANT_DIGITS = (
+    "314159265358979323846264338327950288419716939937510582097494",
+    "271828182845904523536028747135266249775724709369995957496696",
+    "141421356237309504880168872420969807856967187537694807317667",
+    "161803398874989484820458683436563811772030917980576286213544",
+)
+MIN_CONSTANT_DIGITS = 8
 
-# A run of at least this many characters with one step between neighbours
-# ("abcdef", "98765") costs ``SEQUENCE_BITS``: its first character and its
-# direction, whatever its length.
-MIN_SEQUENCE_LENGTH = 4
-SEQUENCE_BITS = 8.0
+# Only the first characters of a longer key are estimated, because zxcvbn's
+# matching takes time that grows with the square of the length. A key whose
+# first 256 characters carry 128 bits is strong whatever follows.
+MAX_ESTIMATED_CHARACTERS = 256
+
+# Letters from other scripts that look like Latin ones, folded to Latin
+# before looking for words: "Асmе" in Cyrillic reads as "Acme".
+LOOK_ALIKES = str.maketrans(
+    "АВЕЅІЈКМНОРСТХУаеіјосрхуѕԁһӏΑΒΕΖΗΙΚΜΝΟΡΤΥΧαικνορτυχ",
+    "ABESIJKMHOPCTXYaeijocpxysdhlABEZHIKMNOPTYXaiknoptux",
+)
+
+# Patterns shorter than this are not used. zxcvbn charges at least 50
+# guesses for any pattern, which makes two random characters look cheaper
+# than they are, and a short word saves a person's key only a few bits.
+MIN_MATCH_LENGTH = 3
+
+# zxcvbn's cardinality for characters outside ASCII.
+NON_ASCII_CARDINALITY = 100
+
+# Digests that people derive keys with, applied to a common word.
+DIGESTS = ("md5", "sha1", "sha256", "sha384", "sha512")
+# A key that is the digest of a guessable word costs this many bits: the
+# word's guesses, which the password list bounds by 2**15, plus the choice
+# of digest and encoding.
+DIGEST_OF_WORD_BITS = 20.0
+
+HEX = re.compile(r"[0-9a-fA-F]+")
+BASE64 = re.compile(r"[A-Za-z0-9+/_-]+={0,2}")
 
 # The fingerprint is an HMAC under this public label, so two environments
 # compute the same value for the same key and the value names only that key.
 FINGERPRINT_LABEL = b"jwtsafe key fingerprint v1"
 
 # Secrets published in JWT tutorials, library READMEs, sample projects and
-# wordlists of tools that guess JWT keys. Compared case-insensitively.
+# wordlists of tools that guess JWT keys. Compared case-insensitively, and
+# looked for inside longer keys at rank 1.
 PUBLISHED_SECRETS = frozenset(
     {
         "secret",
@@ -89,6 +118,10 @@ PUBLISHED_SECRETS = frozenset(
         "your-256-bit-secret",
         "your-384-bit-secret",
         "your-512-bit-secret",
+        "a-string-secret-at-least-256-bits-long",
+        "a-valid-string-secret-that-is-at-least-256-bits-long",
+        "a-valid-string-secret-that-is-at-least-384-bits-long",
+        "a-valid-string-secret-that-is-at-least-512-bits-long-which-is-very-long",
         "your-secret-key",
         "your_secret_key",
         "yoursecretkey",
@@ -112,7 +145,6 @@ PUBLISHED_SECRETS = frozenset(
         "default",
         "hs256-secret",
         "qwertyuiopasdfghjklzxcvbnm123456",
-        "a-string-secret-at-least-256-bits-long",
         "django-insecure",
         # The development key that jwtsafe's example project once shipped.
         "b2e38579273dbdbd694dbe3c8783c755eddcdecfa5ffbd0c8c5b97c693bd6a79",
@@ -122,110 +154,232 @@ PUBLISHED_PREFIXES = ("django-insecure-",)
 
 
 def key_bytes(key: str | bytes) -> bytes:
-    return key.encode("utf-8") if isinstance(key, str) else key
+    """Return the bytes that PyJWT signs with, for ``key`` as str or bytes."""
+    if isinstance(key, bytes):
+        return key
+    try:
+        return key.encode("utf-8")
+    except UnicodeEncodeError:
+        # A str from os.environ holds lone surrogates for bytes that are not
+        # UTF-8. The settings check reports it; here it only needs bytes.
+        return key.encode("utf-8", "surrogateescape" if _escaped(key) else "replace")
+
+
+def _escaped(text: str) -> bool:
+    try:
+        text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def fingerprint(key: str | bytes) -> str:
     """Return a fingerprint that names ``key`` without revealing it.
 
     Asymmetric keys are fingerprinted by their public key, so a PEM file and
-    its public half, however formatted, give the same value.
+    its public half, however formatted, give the same value. Other keys lose
+    surrounding whitespace and trailing NUL bytes first, so a key read from
+    a file with its newline matches the key without it.
     """
     material = key_bytes(key)
     public = load_public_key_der(material)
     if public is not None:
         material = public
+    else:
+        material = material.strip().rstrip(b"\0")
     digest = hmac.new(FINGERPRINT_LABEL, material, hashlib.sha256).hexdigest()
     return FINGERPRINT_PREFIX + digest[:32]
 
 
+def same_secret(first: str | bytes, second: str | bytes, algorithm: str) -> bool:
+    """Return whether two keys sign alike, or one contains the other.
+
+    HMAC pads a key shorter than the hash block with zero bytes and hashes
+    a longer one, so ``key`` and ``key + b"\\0"`` sign alike, as do a long
+    key and its digest. A key that contains another of at least 16 bytes
+    was derived from it, such as ``SECRET_KEY + "-jwt"``.
+    """
+    a, b = key_bytes(first), key_bytes(second)
+    # A key read from a file may carry a newline that the other lacks.
+    forms_a = _hmac_forms(a, algorithm) | _hmac_forms(a.strip(), algorithm)
+    forms_b = _hmac_forms(b, algorithm) | _hmac_forms(b.strip(), algorithm)
+    if forms_a & forms_b:
+        return True
+    a, b = a.strip(), b.strip()
+    shorter, longer = sorted((a, b), key=len)
+    if len(shorter) >= 16 and shorter in longer:
+        return True
+    return any(
+        longer in (digest.digest(), digest.hexdigest().encode())
+        for digest in (hashlib.new(name, shorter) for name in DIGESTS)
+    )
+
+
+def _hmac_forms(key: bytes, algorithm: str) -> set[bytes]:
+    """Return the padded forms under which HMAC uses ``key``."""
+    hashes = {"HS256": ("sha256",), "HS384": ("sha384",), "HS512": ("sha512",)}
+    forms = {key.rstrip(b"\0")}
+    for name in hashes.get(algorithm, ("sha256", "sha384", "sha512")):
+        digest = hashlib.new(name)
+        if len(key) > digest.block_size:
+            digest.update(key)
+            forms.add(digest.digest().rstrip(b"\0"))
+    return forms
+
+
 def is_published_secret(key: str | bytes) -> bool:
-    text = key_bytes(key).decode("utf-8", "replace").strip().lower()
+    text = _key_text(key).strip().lower()
     return text in PUBLISHED_SECRETS or text.startswith(PUBLISHED_PREFIXES)
 
 
 @lru_cache(maxsize=1)
-def _word_ranks() -> dict[str, int]:
-    """Return each alphabetic word of Django's common-password list with its rank.
+def _dictionaries() -> dict[str, dict[str, int]]:
+    """Return zxcvbn's ranked dictionaries with jwtsafe's own added."""
+    from zxcvbn.matching import RANKED_DICTIONARIES
 
-    The list is ordered from the most common password down, so the rank
-    bounds the guesses needed to find the word.
-    """
-    import django.contrib.auth
-
-    path = Path(django.contrib.auth.__file__).parent / "common-passwords.txt.gz"
-    ranks: dict[str, int] = {}
-    with gzip.open(path, "rt", encoding="utf-8") as lines:
-        for rank, line in enumerate(lines, start=1):
-            word = line.strip().lower()
-            if len(word) >= MIN_WORD_LENGTH and word.isalpha():
-                ranks.setdefault(word, rank)
-    for word in KEY_WORDS:
-        ranks[word] = min(ranks.get(word, KEY_WORD_RANK), KEY_WORD_RANK)
-    return ranks
+    published = {secret: 1 for secret in PUBLISHED_SECRETS}
+    constants = {
+        digits[:length]: 1
+        for digits in CONSTANT_DIGITS
+        for length in range(MIN_CONSTANT_DIGITS, len(digits) + 1)
+    }
+    return {
+        **RANKED_DICTIONARIES,
+        "jwtsafe_published": published,
+        "jwtsafe_constants": constants,
+        "jwtsafe_key_words": {word: KEY_WORD_RANK for word in KEY_WORDS},
+    }
 
 
 def estimate_entropy_bits(key: str | bytes) -> float:
     """Estimate the entropy of ``key`` in bits.
 
-    The key is split into the cheapest sequence of pieces, each with a cost:
+    The key, without surrounding whitespace, is split into the cheapest
+    sequence of pieces, each with a cost in bits:
 
-    - a word of Django's common-password list, or of ``KEY_WORDS``, in any
-      case and with digits for letters ("s3cr3t"): the base-2 logarithm of
-      its rank, plus a bit for capitals and a bit for substitutions;
-    - a run of neighbouring characters ("abcd", "4321"): ``SEQUENCE_BITS``;
-    - any other character: its information content, ``log2(n / count)``
-      for a key of n characters in which it occurs count times. Summed over
-      every character this is the key's Shannon entropy from its own
-      character frequencies, so a separator used often costs little.
+    - a pattern that zxcvbn finds: a word of its dictionaries or of
+      ``PUBLISHED_SECRETS`` or ``KEY_WORDS`` (also reversed, or with digits
+      for letters), a keyboard walk, a repeat, a sequence, a date, or the
+      leading digits of pi: the base-2 logarithm of zxcvbn's guesses;
+    - any other letter or digit: the base-2 logarithm of the number of
+      characters in the key's character classes (lower case, upper case,
+      digits, symbols, other);
+    - any other symbol: its information content, ``log2(n / count)`` in a
+      key of n characters where it occurs count times, if that is less, so
+      that a separator used often costs little.
 
-    It is an estimate in the manner of zxcvbn: patterns it does not know,
-    such as keyboard walks outside the list, count as random characters.
+    A key written as hex or base64 of text, or of a digest of a common word,
+    scores as that text or word. It is an estimate in the manner of zxcvbn,
+    which counts every character outside a pattern as random.
     """
-    text = key_bytes(key).decode("latin-1")
+    text = _key_text(key).strip()[:MAX_ESTIMATED_CHARACTERS]
     if not text:
         return 0.0
+    bits = _estimate_text_bits(text)
+    for decoded in _decodings(text):
+        if _is_digest_of_common_word(decoded):
+            return min(bits, DIGEST_OF_WORD_BITS)
+        try:
+            decoded_text = decoded.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        if decoded_text.isprintable():
+            bits = min(bits, _estimate_text_bits(decoded_text))
+    return bits
+
+
+def _key_text(key: str | bytes) -> str:
+    if isinstance(key, str):
+        return key
+    try:
+        return key.decode("utf-8")
+    except UnicodeDecodeError:
+        return key.decode("latin-1")
+
+
+def _estimate_text_bits(text: str) -> float:
+    from zxcvbn import matching, scoring
+
+    folded = unicodedata.normalize("NFKC", text).translate(LOOK_ALIKES)
+    if len(folded) != len(text):
+        folded = text.translate(LOOK_ALIKES)
+    matches = matching.omnimatch(folded, _dictionaries())
+
     counts = Counter(text)
-    lower = text.lower()
-    plain = lower.translate(SUBSTITUTIONS)
-    ranks = _word_ranks()
-    longest_word = 20
+    cardinality = _cardinality(text)
+    ends: dict[int, list[tuple[int, float]]] = {}
+    for match in matches:
+        if match["j"] - match["i"] + 1 < MIN_MATCH_LENGTH:
+            continue
+        guesses = scoring.estimate_guesses(match, folded)
+        ends.setdefault(match["i"], []).append((match["j"] + 1, math.log2(guesses)))
 
     # cost[i] is the cheapest estimate for text[i:].
     cost = [0.0] * (len(text) + 1)
     for start in range(len(text) - 1, -1, -1):
-        best = math.log2(len(text) / counts[text[start]]) + cost[start + 1]
-        for end in range(
-            start + MIN_WORD_LENGTH, min(len(text), start + longest_word) + 1
-        ):
-            for candidate, substituted in ((lower, False), (plain, True)):
-                rank = ranks.get(candidate[start:end])
-                if rank is None:
-                    continue
-                bits = math.log2(rank + 1)
-                if text[start:end] != lower[start:end]:
-                    bits += 1
-                if substituted and plain[start:end] != lower[start:end]:
-                    bits += 1
-                best = min(best, bits + cost[end])
-        end = _sequence_end(text, start)
-        if end - start >= MIN_SEQUENCE_LENGTH:
-            best = min(best, SEQUENCE_BITS + cost[end])
+        character = text[start]
+        single = math.log2(cardinality)
+        if not character.isalnum():
+            single = min(single, math.log2(len(text) / counts[character]))
+        best = single + cost[start + 1]
+        for end, bits in ends.get(start, ()):
+            best = min(best, bits + cost[end])
         cost[start] = best
     return cost[0]
 
 
-def _sequence_end(text: str, start: int) -> int:
-    """Return the end of the run of neighbouring characters at ``start``."""
-    if start + 1 >= len(text):
-        return start + 1
-    step = ord(text[start + 1]) - ord(text[start])
-    if step not in (1, -1):
-        return start + 1
-    end = start + 1
-    while end < len(text) and ord(text[end]) - ord(text[end - 1]) == step:
-        end += 1
-    return end
+def _cardinality(text: str) -> int:
+    size = 0
+    if any(c.islower() and c.isascii() for c in text):
+        size += 26
+    if any(c.isupper() and c.isascii() for c in text):
+        size += 26
+    if any(c.isdigit() and c.isascii() for c in text):
+        size += 10
+    if any(c.isascii() and not c.isalnum() for c in text):
+        size += 33
+    if any(not c.isascii() for c in text):
+        size += NON_ASCII_CARDINALITY
+    return size
+
+
+def _decodings(text: str) -> list[bytes]:
+    """Return what ``text`` decodes to as hex and as base64, where it does."""
+    decoded = []
+    if len(text) >= 16 and HEX.fullmatch(text) and len(text) % 2 == 0:
+        decoded.append(bytes.fromhex(text))
+    if len(text) >= 16 and BASE64.fullmatch(text):
+        standard = text.replace("-", "+").replace("_", "/")
+        try:
+            decoded.append(base64.b64decode(standard + "=" * (-len(standard) % 4)))
+        except ValueError:
+            pass
+    return decoded
+
+
+@cache
+def _common_word_digests(size: int) -> frozenset[bytes]:
+    """Return the digests of ``size`` bytes of common words.
+
+    The words are Django's common passwords, the published secrets and
+    ``KEY_WORDS``. Built on first use for each size, from about 20,000 words.
+    """
+    import django.contrib.auth
+
+    names = [name for name in DIGESTS if hashlib.new(name).digest_size == size]
+    if not names:
+        return frozenset()
+    path = Path(django.contrib.auth.__file__).parent / "common-passwords.txt.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as lines:
+        words = {line.strip() for line in lines}
+    words |= PUBLISHED_SECRETS | set(KEY_WORDS)
+    return frozenset(
+        hashlib.new(name, word.encode()).digest() for word in words for name in names
+    )
+
+
+def _is_digest_of_common_word(data: bytes) -> bool:
+    return data in _common_word_digests(len(data))
 
 
 def weakness(key: str | bytes) -> str | None:
@@ -257,7 +411,34 @@ def _has_repeat(data: bytes) -> bool:
 
 
 def looks_like_pem(key: str | bytes) -> bool:
-    return key_bytes(key).lstrip().startswith(b"-----BEGIN")
+    """Return whether ``key`` holds a PEM block, after any comment or BOM."""
+    return b"-----BEGIN " in key_bytes(key)
+
+
+def is_encrypted_pem(key: str | bytes) -> bool:
+    data = key_bytes(key)
+    return looks_like_pem(data) and b"ENCRYPTED" in data
+
+
+def is_public_key(key: str | bytes) -> bool:
+    """Return whether ``key`` is a public key in a form other than PEM.
+
+    An HMAC key that is a public key, as an OpenSSH line, a JWK or base64
+    DER, lets anyone who has the public key sign tokens.
+    """
+    data = key_bytes(key).strip()
+    if data.startswith((b"ssh-", b"ecdsa-sha2-")):
+        return True
+    if data.startswith(b"{") and b'"kty"' in data:
+        return True
+    if BASE64.fullmatch(data.decode("latin-1")):
+        try:
+            der = base64.b64decode(data + b"=" * (-len(data) % 4))
+            serialization.load_der_public_key(der)
+        except ValueError:
+            return False
+        return True
+    return False
 
 
 @dataclass(frozen=True)
