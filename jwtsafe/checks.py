@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -18,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core import checks
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 
 from . import keys
 from .conf import SETTING_NAMES, jwtsafe_settings
@@ -46,6 +48,12 @@ KEY_FRAGMENT_LENGTH = 16
 SKIPPED_DIRECTORIES = frozenset(
     {".git", ".venv", "venv", "env", "node_modules", "site-packages", ".tox", "build"}
 )
+
+# Values that messages may quote, because they look like an algorithm name
+# ("none", "HS1", "ES256K") or a setting name. Anything else could be a key
+# pasted into the wrong place.
+ALGORITHM_PATTERN = re.compile(r"[A-Za-z]{2,5}[0-9]{0,5}[A-Za-z]?")
+SETTING_NAME_PATTERN = re.compile(r"[A-Z][A-Z0-9_]{0,39}")
 
 LOCAL_CACHE_BACKENDS = frozenset(
     {
@@ -76,6 +84,8 @@ CHECK_IDS = {
     "jwtsafe.E019": "IGNORE_EXCEPTIONS on the revocation cache (deploy)",
     "jwtsafe.E020": "key committed to source (deploy)",
     "jwtsafe.E021": "unknown name in JWTSAFE",
+    "jwtsafe.E022": "public key where the private signing key belongs",
+    "jwtsafe.E023": "setting of a shape that a check cannot read",
     "jwtsafe.W001": "access token lifetime over 15 minutes",
     "jwtsafe.W002": "refresh token lifetime over 30 days",
     "jwtsafe.W003": "revocation cache not shared between processes",
@@ -100,7 +110,12 @@ Check = Callable[[], Iterator[checks.CheckMessage]]
 
 
 def _setting(name: str) -> Any:
-    return getattr(settings, "JWTSAFE", {}).get(name)
+    """Return ``JWTSAFE[name]``, or None when it or the dict is missing.
+
+    A ``JWTSAFE`` that is not a dict is reported as jwtsafe.E017.
+    """
+    configured = getattr(settings, "JWTSAFE", None)
+    return configured.get(name) if isinstance(configured, dict) else None
 
 
 def _configured_keys() -> Iterator[tuple[str, str | bytes]]:
@@ -122,7 +137,7 @@ def check_signing_key_present() -> Iterator[checks.CheckMessage]:
     value = _setting("SIGNING_KEY")
     if not isinstance(value, (str, bytes)) or not value:
         yield SettingError(
-            "JWTSAFE['SIGNING_KEY'] is missing or empty.",
+            "JWTSAFE['SIGNING_KEY'] is missing, empty, or not a str or bytes.",
             hint=f"jwtsafe never falls back to SECRET_KEY. {KEYGEN_HINT}",
             id="jwtsafe.E001",
         )
@@ -154,15 +169,27 @@ def check_hmac_key_strength() -> Iterator[checks.CheckMessage]:
             )
 
 
+def _django_keys() -> list[bytes]:
+    """Return SECRET_KEY and SECRET_KEY_FALLBACKS, skipping values of other types."""
+    try:
+        found: list[Any] = [settings.SECRET_KEY]
+    except ImproperlyConfigured:
+        found = []  # Django reports an empty SECRET_KEY itself.
+    fallbacks = getattr(settings, "SECRET_KEY_FALLBACKS", None) or []
+    found += [fallbacks] if isinstance(fallbacks, (str, bytes)) else list(fallbacks)
+    return [
+        keys.key_bytes(key) for key in found if isinstance(key, (str, bytes)) and key
+    ]
+
+
 def check_key_not_django_secret() -> Iterator[checks.CheckMessage]:
-    django_keys = [getattr(settings, "SECRET_KEY", None)]
-    django_keys += list(getattr(settings, "SECRET_KEY_FALLBACKS", []))
-    django_bytes = {keys.key_bytes(key) for key in django_keys if key}
+    django_keys = _django_keys()
+    algorithm = _algorithm() or ""
     for name, value in _configured_keys():
-        if keys.key_bytes(value) in django_bytes:
+        if any(keys.same_secret(value, key, algorithm) for key in django_keys):
             yield SettingError(
                 f"JWTSAFE[{name!r}] is the same as SECRET_KEY or one of "
-                "SECRET_KEY_FALLBACKS.",
+                "SECRET_KEY_FALLBACKS, contains it, or is contained in it.",
                 hint="Give JWT signing its own key, so that a leak of one key "
                 f"does not forge the other's tokens. {KEYGEN_HINT}",
                 id="jwtsafe.E004",
@@ -182,7 +209,7 @@ def check_key_roles_distinct() -> Iterator[checks.CheckMessage]:
             "VERIFYING_KEY.",
             id="jwtsafe.E005",
         )
-    elif keys.key_bytes(signing) == keys.key_bytes(verifying):
+    elif keys.same_secret(signing, verifying, ""):
         yield SettingError(
             "JWTSAFE['SIGNING_KEY'] and JWTSAFE['VERIFYING_KEY'] are the same key.",
             hint="Set VERIFYING_KEY to the public key only.",
@@ -210,13 +237,22 @@ def check_asymmetric_keys() -> Iterator[checks.CheckMessage]:
     expected = keys.expected_kind(algorithm or "")
     for name, value in _configured_keys():
         if expected is None:
-            if keys.looks_like_pem(value):
+            if keys.looks_like_pem(value) or keys.is_public_key(value):
                 yield SettingError(
-                    f"JWTSAFE[{name!r}] is a PEM key but ALGORITHM is {algorithm}.",
+                    f"JWTSAFE[{name!r}] is a public or PEM key but ALGORITHM is "
+                    f"{algorithm}. Anyone with the public key could sign tokens.",
                     hint="Use an asymmetric ALGORITHM such as ES256 with a PEM "
                     "key, or an HMAC secret with an HS algorithm, never both.",
                     id="jwtsafe.E011",
                 )
+            continue
+        if keys.is_encrypted_pem(value):
+            yield SettingError(
+                f"JWTSAFE[{name!r}] is an encrypted PEM key.",
+                hint="jwtsafe takes the key unencrypted: decrypt it where the "
+                "settings load it, for example from a secrets manager.",
+                id="jwtsafe.E011",
+            )
             continue
         inspected = keys.inspect_pem(value)
         if inspected is None or inspected.kind != expected:
@@ -251,6 +287,14 @@ def check_asymmetric_keys() -> Iterator[checks.CheckMessage]:
                 "that only verify cannot sign.",
                 id="jwtsafe.E009",
             )
+        if name == "SIGNING_KEY" and not inspected.is_private:
+            yield SettingError(
+                "JWTSAFE['SIGNING_KEY'] is a public key, which cannot sign.",
+                hint="Set SIGNING_KEY to the private key and VERIFYING_KEY to "
+                "the public key. Hosts that only verify still need a "
+                "SIGNING_KEY today.",
+                id="jwtsafe.E022",
+            )
 
 
 def check_algorithm() -> Iterator[checks.CheckMessage]:
@@ -258,7 +302,7 @@ def check_algorithm() -> Iterator[checks.CheckMessage]:
     algorithm = "HS256" if value is None else value
     if isinstance(algorithm, (list, tuple, set, frozenset)):
         yield SettingError(
-            f"JWTSAFE['ALGORITHM'] is a collection, {sorted(map(str, algorithm))}.",
+            f"JWTSAFE['ALGORITHM'] is a {type(algorithm).__name__}, not one name.",
             hint="Name exactly one algorithm, such as 'HS256' or 'ES256'. A key "
             "serves one algorithm family, and accepting HMAC beside an "
             "asymmetric algorithm lets a public key be used as an HMAC secret.",
@@ -266,7 +310,9 @@ def check_algorithm() -> Iterator[checks.CheckMessage]:
         )
     elif not isinstance(algorithm, str) or algorithm not in keys.SUPPORTED_ALGORITHMS:
         yield SettingError(
-            f"JWTSAFE['ALGORITHM'] is {algorithm!r}, which jwtsafe does not accept.",
+            f"JWTSAFE['ALGORITHM'] is {_describe(algorithm, ALGORITHM_PATTERN)}, "
+            "which jwtsafe does "
+            "not accept.",
             hint="Use one of " + ", ".join(sorted(keys.SUPPORTED_ALGORITHMS)) + ". "
             "Unsecured tokens (alg none) are never accepted.",
             id="jwtsafe.E010",
@@ -284,7 +330,7 @@ def check_issuer_and_audience() -> Iterator[checks.CheckMessage]:
         value = _setting(name)
         if not isinstance(value, str) or not value:
             yield SettingError(
-                f"JWTSAFE[{name!r}] is missing or empty.",
+                f"JWTSAFE[{name!r}] is missing, empty, or not a string.",
                 hint=f"Set it to a string such as {example!r}; tokens whose "
                 f"claim does not match it exactly are rejected.",
                 id=check_id,
@@ -342,6 +388,8 @@ def check_lifetimes() -> Iterator[checks.CheckMessage]:
 
 def check_setting_values() -> Iterator[checks.CheckMessage]:
     readers = [
+        "signing_key",
+        "verifying_key",
         "algorithm",
         "access_token_lifetime",
         "refresh_token_lifetime",
@@ -355,11 +403,41 @@ def check_setting_values() -> Iterator[checks.CheckMessage]:
         "login_throttle_rates",
         "forbidden_key_fingerprints",
     ]
+    reported = set()
     for reader in readers:
         try:
             getattr(jwtsafe_settings, reader)
         except ImproperlyConfigured as error:
-            yield SettingError(str(error), id="jwtsafe.E017")
+            # VERIFYING_KEY falls back to SIGNING_KEY, so one problem can
+            # come from two readers.
+            if str(error) not in reported:
+                reported.add(str(error))
+                yield SettingError(str(error), id="jwtsafe.E017")
+
+
+def check_setting_references() -> Iterator[checks.CheckMessage]:
+    """Check that CACHE_ALIAS and USER_ID_FIELD name a cache and a field."""
+    try:
+        alias = jwtsafe_settings.cache_alias
+        field_name = jwtsafe_settings.user_id_field
+    except ImproperlyConfigured:
+        return  # Reported by check_setting_values.
+    if alias not in settings.CACHES:
+        yield SettingError(
+            f"JWTSAFE['CACHE_ALIAS'] is {alias!r}, which is not in CACHES.",
+            hint="Name a django-redis cache from CACHES.",
+            id="jwtsafe.E017",
+        )
+    if field_name != "pk":
+        try:
+            get_user_model()._meta.get_field(field_name)
+        except FieldDoesNotExist:
+            yield SettingError(
+                f"JWTSAFE['USER_ID_FIELD'] is {field_name!r}, which is not a "
+                "field of the user model.",
+                hint="Use 'pk' or the name of a unique field that never changes.",
+                id="jwtsafe.E017",
+            )
 
 
 def check_setting_names() -> Iterator[checks.CheckMessage]:
@@ -370,7 +448,9 @@ def check_setting_names() -> Iterator[checks.CheckMessage]:
         close = difflib.get_close_matches(str(name), SETTING_NAMES, n=1)
         suggestion = f" Did you mean {close[0]!r}?" if close else ""
         yield checks.Error(
-            f"JWTSAFE[{name!r}] is not a jwtsafe setting, so it has no effect.",
+            f"JWTSAFE contains {_describe(name, SETTING_NAME_PATTERN)}, which is "
+            "not a jwtsafe "
+            "setting, so it has no effect.",
             hint=f"Remove it or correct its name.{suggestion}",
             id="jwtsafe.E021",
         )
@@ -384,8 +464,8 @@ def _cache_config() -> dict[str, Any]:
         alias = jwtsafe_settings.cache_alias
     except ImproperlyConfigured:
         return {}
-    config: dict[str, Any] = getattr(settings, "CACHES", {}).get(alias, {})
-    return config
+    config = getattr(settings, "CACHES", {}).get(alias)
+    return config if isinstance(config, dict) else {}
 
 
 def _cache_is_local() -> bool:
@@ -394,8 +474,8 @@ def _cache_is_local() -> bool:
 
 
 def _cache_ignores_exceptions() -> bool:
-    options = _cache_config().get("OPTIONS", {}) or {}
-    if options.get("IGNORE_EXCEPTIONS"):
+    options = _cache_config().get("OPTIONS")
+    if isinstance(options, dict) and options.get("IGNORE_EXCEPTIONS"):
         return True
     return bool(getattr(settings, "DJANGO_REDIS_IGNORE_EXCEPTIONS", False))
 
@@ -466,6 +546,17 @@ def check_authentication_order() -> Iterator[checks.CheckMessage]:
             "becomes 403. List jwtsafe's class first.",
             id="jwtsafe.W006",
         )
+
+
+def _describe(value: Any, pattern: re.Pattern[str]) -> str:
+    """Return ``value`` quoted when it matches ``pattern``, else only its type.
+
+    Settings are sometimes given a key by mistake, and a key must not reach
+    the check output or a server's log.
+    """
+    if isinstance(value, str) and pattern.fullmatch(value):
+        return repr(value)
+    return f"a value of type {type(value).__name__}"
 
 
 # Keys in source files
@@ -572,6 +663,7 @@ STARTUP_CHECKS: list[Check] = [
     check_issuer_and_audience,
     check_lifetimes,
     check_setting_values,
+    check_setting_references,
 ]
 RUNTIME_CHECKS: list[Check] = [
     check_setting_names,
@@ -583,9 +675,24 @@ DEPLOY_CHECKS: list[Check] = [check_cache_deploy, check_committed_keys_deploy]
 
 
 def run_checks(check_list: list[Check]) -> list[checks.CheckMessage]:
+    """Run each check, reporting one that fails to run as jwtsafe.E023."""
     messages: list[checks.CheckMessage] = []
     for check in check_list:
-        messages.extend(check())
+        try:
+            messages.extend(check())
+        except Exception as error:
+            # The error's text may quote a setting's value, a key among them,
+            # so only its type is reported.
+            messages.append(
+                SettingError(
+                    f"jwtsafe's check {check.__name__} failed with "
+                    f"{type(error).__name__}: a setting it reads has an "
+                    "unexpected type or shape.",
+                    hint="Compare the JWTSAFE, CACHES, REST_FRAMEWORK and "
+                    "SECRET_KEY_FALLBACKS settings with docs/checks.md.",
+                    id="jwtsafe.E023",
+                )
+            )
     return messages
 
 
@@ -599,28 +706,41 @@ def jwtsafe_deploy_check(**kwargs: Any) -> list[checks.CheckMessage]:
     return run_checks(DEPLOY_CHECKS)
 
 
-# Management commands that run the system checks themselves (runserver,
-# migrate, check) or must work with a bad key (the key commands).
-MANAGEMENT_SCRIPTS = frozenset({"manage.py", "django-admin", "django-admin.py"})
+# Management commands that must start with a bad key: check prints every
+# message with its hint, and the key commands make and name the new key.
+UNCHECKED_COMMANDS = frozenset(
+    {
+        "check",
+        "jwtsafe_keygen",
+        "jwtsafe_fingerprint",
+        "help",
+        "--help",
+        "-h",
+        "version",
+        "--version",
+    }
+)
 
 
-def _is_management_command() -> bool:
-    script = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
-    if script in MANAGEMENT_SCRIPTS:
-        return True
-    return script == "__main__.py" and Path(sys.argv[0]).parent.name == "django"
+def _is_unchecked_command() -> bool:
+    """Return whether this process runs one of ``UNCHECKED_COMMANDS``.
+
+    Only the first argument is read, so a project's management script may
+    have any name. Every other process, ``runserver --skip-checks``,
+    ``testserver`` and ``shell`` included, gets the startup checks.
+    """
+    return len(sys.argv) > 1 and sys.argv[1] in UNCHECKED_COMMANDS
 
 
 def enforce_startup_checks() -> None:
     """Raise ``ImproperlyConfigured`` for any startup error.
 
-    Django runs system checks for management commands but not when a WSGI
-    or ASGI server such as gunicorn or uvicorn imports the project, so the
-    app's ``ready()`` calls this. Management commands are left to Django's
-    own check run, which prints every message with its hint, and so that
-    ``jwtsafe_keygen`` works while the key is still bad.
+    Django runs system checks for most management commands but not when a
+    WSGI or ASGI server such as gunicorn or uvicorn imports the project,
+    and ``--skip-checks`` or ``call_command()`` skip them, so the app's
+    ``ready()`` calls this in every process but ``UNCHECKED_COMMANDS``.
     """
-    if _is_management_command():
+    if _is_unchecked_command():
         return
     errors = [message for message in run_checks(STARTUP_CHECKS) if message.is_serious()]
     if errors:

@@ -6,6 +6,7 @@ copy of a key in module state.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -38,6 +39,10 @@ SETTING_NAMES = frozenset(DEFAULTS) | frozenset(REQUIRED) | {"VERIFYING_KEY"}
 
 FINGERPRINT_PREFIX = "jwtsafe-fp1:"
 
+# A DRF throttle rate: a count, a slash and a period that DRF reads by its
+# first letter (s, m, h or d).
+THROTTLE_RATE = re.compile(r"[0-9]+/[smhd][a-z]*")
+
 
 class JWTSafeSettings:
     """Typed access to the ``JWTSAFE`` dict, with defaults and required keys."""
@@ -61,12 +66,17 @@ class JWTSafeSettings:
             )
         return DEFAULTS[name]
 
-    def _get_timedelta(self, name: str) -> timedelta:
+    def _get_timedelta(self, name: str, allow_zero: bool = False) -> timedelta:
         value = self._get(name)
         if not isinstance(value, timedelta):
             raise ImproperlyConfigured(
                 f"JWTSAFE[{name!r}] must be a datetime.timedelta, "
                 f"not {type(value).__name__}."
+            )
+        if value < timedelta(0) or (value == timedelta(0) and not allow_zero):
+            raise ImproperlyConfigured(
+                f"JWTSAFE[{name!r}] is {value}; it must be "
+                + ("zero or more." if allow_zero else "more than zero.")
             )
         return value
 
@@ -87,6 +97,7 @@ class JWTSafeSettings:
             raise ImproperlyConfigured(
                 "JWTSAFE['SIGNING_KEY'] must be a non-empty string or bytes."
             )
+        _check_encodable("SIGNING_KEY", value)
         return value
 
     @property
@@ -98,6 +109,7 @@ class JWTSafeSettings:
                 raise ImproperlyConfigured(
                     "JWTSAFE['VERIFYING_KEY'] must be a string or bytes."
                 )
+            _check_encodable("VERIFYING_KEY", value)
             return value
         return self.signing_key
 
@@ -128,7 +140,7 @@ class JWTSafeSettings:
 
     @property
     def leeway(self) -> timedelta:
-        return self._get_timedelta("LEEWAY")
+        return self._get_timedelta("LEEWAY", allow_zero=True)
 
     @property
     def max_token_bytes(self) -> int:
@@ -158,11 +170,19 @@ class JWTSafeSettings:
     @property
     def login_throttle_rates(self) -> dict[str, str | None]:
         value = self._get("LOGIN_THROTTLE_RATES")
-        if not isinstance(value, dict):
+        if not isinstance(value, dict) or not set(value) <= {"ip", "username"}:
             raise ImproperlyConfigured(
                 "JWTSAFE['LOGIN_THROTTLE_RATES'] must be a dict such as "
                 "{'ip': '20/min', 'username': '5/min'}."
             )
+        for scope, rate in value.items():
+            if rate is not None and not (
+                isinstance(rate, str) and THROTTLE_RATE.fullmatch(rate)
+            ):
+                raise ImproperlyConfigured(
+                    f"JWTSAFE['LOGIN_THROTTLE_RATES'][{scope!r}] must be a DRF "
+                    "rate such as '5/min', or None to turn it off."
+                )
         return value
 
     @property
@@ -175,15 +195,29 @@ class JWTSafeSettings:
                 "JWTSAFE['FORBIDDEN_KEY_FINGERPRINTS'] must be a list of "
                 "fingerprints printed by 'python manage.py jwtsafe_fingerprint'."
             )
-        for item in value:
+        for position, item in enumerate(value, start=1):
+            # The entry is not quoted: it may be a key pasted in by mistake.
             if not isinstance(item, str) or not item.startswith(FINGERPRINT_PREFIX):
                 raise ImproperlyConfigured(
-                    f"JWTSAFE['FORBIDDEN_KEY_FINGERPRINTS'] contains {item!r}, "
-                    f"which is not a fingerprint: fingerprints start with "
+                    f"JWTSAFE['FORBIDDEN_KEY_FINGERPRINTS'] entry {position} is "
+                    f"not a fingerprint: fingerprints start with "
                     f"{FINGERPRINT_PREFIX!r}. Print them with 'python manage.py "
                     "jwtsafe_fingerprint'."
                 )
         return frozenset(value)
+
+
+def _check_encodable(name: str, value: str | bytes) -> None:
+    # PyJWT encodes str keys as UTF-8. A str read from the environment holds
+    # lone surrogates where the bytes were not UTF-8.
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ImproperlyConfigured(
+                f"JWTSAFE[{name!r}] is not valid UTF-8 text. Give it as bytes, "
+                "or as text made by 'python manage.py jwtsafe_keygen'."
+            ) from None
 
 
 jwtsafe_settings = JWTSafeSettings()
