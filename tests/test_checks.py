@@ -7,6 +7,9 @@ directory so that only the committed-key tests see source files.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import os
 import re
 import secrets
@@ -25,6 +28,7 @@ from django.conf import settings
 from django.core import checks as django_checks
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
+from django.core.management.utils import get_random_secret_key
 from django.test import override_settings
 
 from jwtsafe import checks, keys
@@ -48,12 +52,41 @@ GUESSABLE_KEYS = [
     pytest.param("S3cr3tK3yF0rJWTS1gn1ngInPr0duct10n!", id="digit-substitutions"),
     pytest.param("abcdefghijklmnopqrstuvwxyz0123456789", id="alphabet-sequence"),
     pytest.param("qwertyuiopasdfghjklzxcvbnm123456!", id="keyboard-rows"),
+    pytest.param("1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik,", id="keyboard-columns"),
+    pytest.param(
+        "a-valid-string-secret-that-is-at-least-384-bits-long", id="jwt-io-hs384"
+    ),
+    pytest.param("a-string-secret-at-least-256-bits-long!", id="published-plus-one"),
+    pytest.param("ThisIsMySuperSecretKeyForJWTTokens2024!!\n", id="trailing-newline"),
+    pytest.param("\tThisIsMySuperSecretKeyForJWTTokens2024!!\t", id="tabs-around"),
+    pytest.param("the quick brown fox jumps over the lazy dog", id="pangram"),
+    pytest.param("supersecretkeythatshouldbeatleast32characterslong", id="run-on"),
+    pytest.param("Th1sIsMyV3ryL0ngAndS3cur3JwtS1gn1ngK3y!", id="long-leetspeak"),
+    pytest.param(
+        "\u0410cm\u0435-Pr\u043edu\u0441ti\u043en-JWT-Signing-K\u0435y-2024",
+        id="cyrillic-look-alikes",
+    ),
+    pytest.param(hashlib.sha256(b"password").hexdigest(), id="sha256-hex-of-word"),
+    pytest.param(
+        base64.b64encode(hashlib.sha256(b"secret").digest()).decode(),
+        id="sha256-base64-of-word",
+    ),
+    pytest.param(
+        base64.b64encode(b"mysupersecretpassword123").decode(), id="base64-of-text"
+    ),
+    pytest.param(b"mysupersecretpassword123".hex(), id="hex-of-text"),
+    pytest.param("3141592653589793238462643383279502884197", id="digits-of-pi"),
 ]
 
 RANDOM_KEYS = [
     pytest.param(lambda: secrets.token_urlsafe(32), id="base64url-32-bytes"),
+    pytest.param(lambda: secrets.token_urlsafe(24), id="base64url-24-bytes"),
     pytest.param(lambda: secrets.token_hex(32), id="hex-32-bytes"),
     pytest.param(lambda: os.urandom(32), id="raw-32-bytes"),
+    pytest.param(
+        lambda: base64.b64encode(os.urandom(32)).decode(), id="base64-32-bytes"
+    ),
+    pytest.param(get_random_secret_key, id="django-secret-key-generator"),
 ]
 
 
@@ -250,7 +283,7 @@ def test_guessable_key_fails(check_ids, key):
 
 @pytest.mark.parametrize("make_key", RANDOM_KEYS)
 def test_random_keys_pass(check_ids, make_key):
-    for _ in range(200):
+    for _ in range(50):
         assert check_ids(SIGNING_KEY=make_key()) == []
 
 
@@ -287,6 +320,32 @@ def test_key_equal_to_secret_key_fails(check_ids):
 def test_key_in_secret_key_fallbacks_fails(check_ids):
     with override_settings(SECRET_KEY_FALLBACKS=["old", STRONG_KEY]):
         assert "jwtsafe.E004" in check_ids()
+
+
+def test_key_as_single_fallback_string_fails(check_ids):
+    with override_settings(SECRET_KEY_FALLBACKS=STRONG_KEY):
+        assert "jwtsafe.E004" in check_ids()
+
+
+@pytest.mark.parametrize(
+    "derive",
+    [
+        lambda key: key + "\0",
+        lambda key: key + "-jwt",
+        lambda key: "jwt-" + key,
+        lambda key: hashlib.sha256(key.encode()).hexdigest(),
+    ],
+    ids=["nul-padded", "suffixed", "prefixed", "sha256-hex"],
+)
+def test_key_derived_from_secret_key_fails(check_ids, derive):
+    with override_settings(SECRET_KEY=STRONG_KEY):
+        assert "jwtsafe.E004" in check_ids(SIGNING_KEY=derive(STRONG_KEY))
+
+
+def test_long_key_and_its_digest_are_one_secret():
+    long_key = secrets.token_bytes(100)
+    assert keys.same_secret(long_key, hashlib.sha256(long_key).digest(), "HS256")
+    assert not keys.same_secret(long_key, secrets.token_bytes(32), "HS256")
 
 
 def test_key_apart_from_secret_key_passes(check_ids):
@@ -332,6 +391,10 @@ def test_malformed_fingerprint_list_fails(check_ids, value):
 
 def test_public_key_fingerprint_matches_private_key(p256):
     assert keys.fingerprint(private_pem(p256)) == keys.fingerprint(public_pem(p256))
+
+
+def test_fingerprint_ignores_surrounding_whitespace():
+    assert keys.fingerprint(STRONG_KEY + "\n") == keys.fingerprint(STRONG_KEY)
 
 
 def test_fingerprint_does_not_contain_key():
@@ -412,6 +475,47 @@ def test_pem_key_with_hmac_algorithm_fails(check_ids, rsa_2048):
     assert "jwtsafe.E011" in check_ids(SIGNING_KEY=private_pem(rsa_2048))
 
 
+def test_pem_after_a_comment_is_still_pem(check_ids, rsa_2048):
+    key = "\ufeff# deploy key\n" + public_pem(rsa_2048)
+    assert check_ids(SIGNING_KEY=key) == ["jwtsafe.E011"]
+
+
+def public_key_forms(key: rsa.RSAPrivateKey) -> dict[str, str]:
+    public = key.public_key()
+    der = public.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    numbers = public.public_numbers()
+    return {
+        "openssh": public.public_bytes(
+            serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+        ).decode(),
+        "base64-der": base64.b64encode(der).decode(),
+        "jwk": json.dumps({"kty": "RSA", "e": "AQAB", "n": str(numbers.n)}),
+    }
+
+
+@pytest.mark.parametrize("form", ["openssh", "base64-der", "jwk"])
+def test_public_key_as_hmac_secret_fails(check_ids, rsa_2048, form):
+    key = public_key_forms(rsa_2048)[form]
+    assert "jwtsafe.E011" in check_ids(SIGNING_KEY=key)
+
+
+def test_encrypted_private_key_fails(check_ids, rsa_2048):
+    encrypted = rsa_2048.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"passphrase"),
+    ).decode()
+    messages = check_ids(ALGORITHM="RS256", SIGNING_KEY=encrypted)
+    assert messages == ["jwtsafe.E011"]
+
+
+def test_public_signing_key_fails(check_ids, rsa_2048):
+    found = check_ids(ALGORITHM="RS256", SIGNING_KEY=public_pem(rsa_2048))
+    assert found == ["jwtsafe.E022"]
+
+
 def test_hmac_secret_with_rsa_algorithm_fails(check_ids):
     assert "jwtsafe.E011" in check_ids(ALGORITHM="RS256")
 
@@ -452,13 +556,34 @@ def test_lifetime_limits(check_ids, name, value, expected):
     "name,value",
     [
         ("ACCESS_TOKEN_LIFETIME", 300),
+        ("ACCESS_TOKEN_LIFETIME", timedelta(minutes=-5)),
+        ("REFRESH_TOKEN_LIFETIME", timedelta(0)),
+        ("LEEWAY", timedelta(seconds=-1)),
         ("MAX_TOKEN_BYTES", "8192"),
         ("KEY_ID", ""),
         ("LOGIN_THROTTLE_RATES", "5/min"),
+        ("LOGIN_THROTTLE_RATES", {"ip": 5}),
+        ("LOGIN_THROTTLE_RATES", {"ip": "5 per minute"}),
+        ("LOGIN_THROTTLE_RATES", {"email": "5/min"}),
+        ("VERIFYING_KEY", 12345),
+        ("CACHE_ALIAS", "no-such-cache"),
+        ("USER_ID_FIELD", "no_such_field"),
     ],
 )
 def test_invalid_setting_value_fails(check_ids, name, value):
     assert check_ids(**{name: value}) == ["jwtsafe.E017"]
+
+
+def test_non_utf8_key_text_fails(check_ids):
+    # os.environ decodes bytes that are not UTF-8 to lone surrogates.
+    key = secrets.token_urlsafe(32) + "\udcff"
+    assert check_ids(SIGNING_KEY=key) == ["jwtsafe.E017"]
+
+
+def test_audience_list_names_the_type(run_checks):
+    messages = run_checks(good_jwtsafe(AUDIENCE=["https://api.jwtsafe.test"]))
+    assert ids(messages) == ["jwtsafe.E013"]
+    assert "not a string" in messages[0].msg
 
 
 def test_unknown_setting_name_fails(run_checks):
@@ -592,6 +717,78 @@ def test_virtual_environment_not_searched(run_checks, tmp_path):
     assert run_checks(good_jwtsafe()) == []
 
 
+# Settings of unexpected shapes are reported, never raised
+
+
+@pytest.mark.parametrize("value", [[], "HS256", 42], ids=["list", "str", "int"])
+def test_jwtsafe_not_a_dict_fails(run_checks, value):
+    assert "jwtsafe.E017" in ids(run_checks(value))
+
+
+def test_jwtsafe_none_reports_missing_settings(run_checks):
+    found = ids(run_checks(None, JWTSAFE=None))
+    assert found == ["jwtsafe.E001", "jwtsafe.E012", "jwtsafe.E013", "jwtsafe.E017"]
+
+
+@pytest.mark.parametrize(
+    "django_settings",
+    [
+        {"SECRET_KEY_FALLBACKS": None},
+        {"SECRET_KEY_FALLBACKS": [["nested"]]},
+        {"CACHES": {"default": "redis://127.0.0.1:6379/9"}},
+        {"CACHES": {"default": {"BACKEND": "x", "OPTIONS": ["IGNORE_EXCEPTIONS"]}}},
+        {"BASE_DIR": 42},
+        {"REST_FRAMEWORK": {"DEFAULT_AUTHENTICATION_CLASSES": "not.a.Class"}},
+    ],
+    ids=[
+        "fallbacks-none",
+        "fallbacks-nested",
+        "cache-string",
+        "options-list",
+        "base-dir-int",
+        "auth-classes-string",
+    ],
+)
+def test_odd_django_settings_never_raise(tmp_path, django_settings):
+    # Only jwtsafe's checks run: Django's own cache checks raise on some of
+    # these shapes.
+    django_settings.setdefault("BASE_DIR", tmp_path)
+    every_check = checks.STARTUP_CHECKS + checks.RUNTIME_CHECKS + checks.DEPLOY_CHECKS
+    with override_settings(JWTSAFE=good_jwtsafe(), **django_settings):
+        messages = checks.run_checks(every_check)
+    assert all(message.id.startswith("jwtsafe.E") for message in messages)
+
+
+def test_failing_check_reported_not_raised(monkeypatch):
+    def broken() -> Iterator[Any]:
+        raise TypeError(STRONG_KEY)
+        yield
+
+    messages = checks.run_checks([broken])
+    assert [message.id for message in messages] == ["jwtsafe.E023"]
+    assert STRONG_KEY not in messages[0].msg
+
+
+# Keys never appear in messages
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"ALGORITHM": STRONG_KEY},
+        {"ALGORITHM": (STRONG_KEY,)},
+        {"FORBIDDEN_KEY_FINGERPRINTS": [STRONG_KEY]},
+        {STRONG_KEY: "value"},
+    ],
+    ids=["algorithm", "algorithm-tuple", "fingerprint-list", "setting-name"],
+)
+def test_key_in_wrong_place_not_printed(run_checks, changes):
+    messages = run_checks(good_jwtsafe(**changes))
+    assert messages
+    for message in messages:
+        assert STRONG_KEY not in f"{message.msg} {message.hint}"
+
+
 # Silencing
 
 
@@ -636,13 +833,36 @@ def test_server_startup_ignores_warnings(server_argv):
 
 @pytest.mark.parametrize(
     "argv",
-    [["manage.py", "check"], ["/usr/bin/django-admin", "check"]],
-    ids=["manage-py", "django-admin"],
+    [
+        ["manage.py", "check"],
+        ["/usr/bin/django-admin", "check", "--deploy"],
+        ["manage", "jwtsafe_keygen"],
+        ["manage.py", "jwtsafe_fingerprint", "--stdin"],
+        ["manage.py", "help"],
+    ],
+    ids=["check", "django-admin-check", "keygen", "fingerprint", "help"],
 )
-def test_management_commands_leave_errors_to_check(monkeypatch, argv):
+def test_key_commands_start_with_weak_key(monkeypatch, argv):
     monkeypatch.setattr(sys, "argv", argv)
     with override_settings(JWTSAFE=good_jwtsafe(SIGNING_KEY="mysecret123")):
         checks.enforce_startup_checks()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["manage.py", "runserver", "--skip-checks"],
+        ["manage.py", "testserver", "fixture.json"],
+        ["manage.py", "shell"],
+        ["/usr/lib/python3/site-packages/django/__main__.py", "migrate"],
+    ],
+    ids=["runserver-skip-checks", "testserver", "shell", "python-m-django"],
+)
+def test_other_commands_stop_on_weak_key(monkeypatch, argv):
+    monkeypatch.setattr(sys, "argv", argv)
+    with override_settings(JWTSAFE=good_jwtsafe(SIGNING_KEY="mysecret123")):
+        with pytest.raises(ImproperlyConfigured):
+            checks.enforce_startup_checks()
 
 
 # Key commands
