@@ -402,6 +402,7 @@ def check_setting_values() -> Iterator[checks.CheckMessage]:
         "key_id",
         "login_throttle_rates",
         "forbidden_key_fingerprints",
+        "default_scopes",
     ]
     reported = set()
     for reader in readers:

@@ -29,6 +29,7 @@ DEFAULTS: dict[str, Any] = {
     "KEY_ID": None,
     "LOGIN_THROTTLE_RATES": {"ip": "20/min", "username": "5/min"},
     "FORBIDDEN_KEY_FINGERPRINTS": (),
+    "DEFAULT_SCOPES": (),
 }
 
 # Settings with no default: a project must choose them itself.
@@ -42,6 +43,9 @@ FINGERPRINT_PREFIX = "jwtsafe-fp1:"
 # A DRF throttle rate: a count, a slash and a period that DRF reads by its
 # first letter (s, m, h or d).
 THROTTLE_RATE = re.compile(r"[0-9]+/[smhd][a-z]*")
+
+# A scope-token of RFC 6749 section 3.3.
+SCOPE_NAME = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 
 
 class JWTSafeSettings:
@@ -203,6 +207,24 @@ class JWTSafeSettings:
                     f"not a fingerprint: fingerprints start with "
                     f"{FINGERPRINT_PREFIX!r}. Print them with 'python manage.py "
                     "jwtsafe_fingerprint'."
+                )
+        return frozenset(value)
+
+    @property
+    def default_scopes(self) -> frozenset[str]:
+        value = self._get("DEFAULT_SCOPES")
+        if isinstance(value, str) or not isinstance(
+            value, (list, tuple, set, frozenset)
+        ):
+            raise ImproperlyConfigured(
+                "JWTSAFE['DEFAULT_SCOPES'] must be a list of scope names such "
+                "as ['notes:read', 'notes:write']."
+            )
+        for scope in value:
+            if not isinstance(scope, str) or not SCOPE_NAME.fullmatch(scope):
+                raise ImproperlyConfigured(
+                    "JWTSAFE['DEFAULT_SCOPES'] must contain printable ASCII "
+                    "names without spaces, quotes or backslashes."
                 )
         return frozenset(value)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -20,10 +21,15 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
-from .conf import ACCESS_TOKEN_TYPE, REFRESH_TOKEN_TYPE, jwtsafe_settings
+from .conf import (
+    ACCESS_TOKEN_TYPE,
+    REFRESH_TOKEN_TYPE,
+    SCOPE_NAME,
+    jwtsafe_settings,
+)
 from .models import RevokeReason, Session, SessionVersionMixin, UserSessionVersion
 from .revocation import CacheUnavailable, revocation_store
-from .tokens import Claims, TokenError, encode_token, verify_token
+from .tokens import SCOPE_CLAIM, Claims, TokenError, encode_token, verify_token
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -151,16 +157,22 @@ def _lifetime_seconds(delta: timedelta) -> int:
 
 
 def _encode_pair(
-    user: AbstractBaseUser, session: Session, version: int, refresh_token_id: str
+    user: AbstractBaseUser,
+    session: Session,
+    version: int,
+    refresh_token_id: str,
+    scopes: frozenset[str],
 ) -> TokenPair:
     subject = user_subject(user)
     session_id = session.id.hex
+    extra_claims = {SCOPE_CLAIM: " ".join(sorted(scopes))} if scopes else None
     access, access_claims = encode_token(
         token_type=ACCESS_TOKEN_TYPE,
         subject=subject,
         session_id=session_id,
         session_version=version,
         lifetime_seconds=_lifetime_seconds(jwtsafe_settings.access_token_lifetime),
+        extra_claims=extra_claims,
     )
     # A refresh token never outlives its session.
     remaining = (session.expires_at - timezone.now()).total_seconds()
@@ -178,20 +190,33 @@ def _encode_pair(
         session_version=version,
         lifetime_seconds=refresh_lifetime,
         token_id=refresh_token_id,
+        extra_claims=extra_claims,
     )
     return TokenPair(access, refresh, session_id, access_claims, refresh_claims)
 
 
 def issue_token_pair(
-    user: AbstractBaseUser, *, request: HttpRequest | None = None
+    user: AbstractBaseUser,
+    *,
+    request: HttpRequest | None = None,
+    scopes: Iterable[str] | None = None,
 ) -> TokenPair:
     """Start a session for ``user`` and return its first access and refresh tokens.
 
     The caller has already authenticated the user. ``request`` supplies the
-    user agent and IP address recorded on the session row.
+    user agent and IP address recorded on the session row. ``scopes`` go
+    into the ``scope`` claim of both tokens and of every refreshed pair;
+    ``JWTSAFE['DEFAULT_SCOPES']`` when None.
     """
     if not getattr(user, "is_active", True):
         raise ValueError("Cannot issue tokens for an inactive user.")
+    granted = jwtsafe_settings.default_scopes if scopes is None else frozenset(scopes)
+    for scope in granted:
+        if not isinstance(scope, str) or not SCOPE_NAME.fullmatch(scope):
+            raise ValueError(
+                "Scopes must be printable ASCII names without spaces, quotes "
+                "or backslashes."
+            )
     refresh_token_id = uuid.uuid4().hex
     session = Session.objects.create(
         user_id=user.pk,
@@ -201,7 +226,7 @@ def issue_token_pair(
         **_client_details(request),
     )
     version = get_session_version(user)
-    pair = _encode_pair(user, session, version, refresh_token_id)
+    pair = _encode_pair(user, session, version, refresh_token_id, granted)
     _warm_cache(user, session, version)
     return pair
 
@@ -262,7 +287,9 @@ def refresh_token_pair(token: str, *, request: HttpRequest | None = None) -> Tok
         revoke_session(session.id, RevokeReason.REUSE_DETECTED)
         raise TokenError("refresh_reused", claims.payload)
 
-    pair = _encode_pair(user, session, claims.session_version, new_refresh_token_id)
+    pair = _encode_pair(
+        user, session, claims.session_version, new_refresh_token_id, claims.scopes
+    )
     _warm_cache(user, session, claims.session_version)
     return pair
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import jwt
 
-from .conf import ACCESS_TOKEN_TYPE, REFRESH_TOKEN_TYPE, jwtsafe_settings
+from .conf import ACCESS_TOKEN_TYPE, REFRESH_TOKEN_TYPE, SCOPE_NAME, jwtsafe_settings
 
 # Three non-empty base64url segments without padding (RFC 7515 section 7.1).
 # A JWE (five segments), an unsecured JWS (empty signature) and a padded or
@@ -64,6 +64,12 @@ REJECTED_HEADER_PARAMETERS = frozenset(
 # ``ver`` carries the user's session version, and ``token_use`` separates
 # access from refresh tokens alongside the ``typ`` header.
 REQUIRED_CLAIMS = ("iss", "aud", "sub", "iat", "nbf", "exp", "jti", "sid", "ver")
+
+# The optional ``scope`` claim: scope tokens separated by single spaces
+# (RFC 8693 section 4.2, with the scope-token grammar of RFC 6749
+# section 3.3).
+SCOPE_CLAIM = "scope"
+SCOPE_LIST = re.compile(rf"{SCOPE_NAME.pattern}(?: {SCOPE_NAME.pattern})*")
 TOKEN_USE_CLAIM = "token_use"
 TOKEN_USE = {ACCESS_TOKEN_TYPE: "access", REFRESH_TOKEN_TYPE: "refresh"}
 
@@ -94,6 +100,9 @@ class Claims:
     issued_at: float
     expires_at: float
     payload: Mapping[str, Any]
+    # The ``scope`` claim as a set: what the token may be used for, never
+    # who the user is or what roles they hold.
+    scopes: frozenset[str] = frozenset()
 
 
 def encode_token(
@@ -303,6 +312,10 @@ def _check_claim_types(payload: dict[str, Any]) -> None:
     version = payload["ver"]
     if not isinstance(version, int) or isinstance(version, bool) or version < 0:
         raise TokenError("invalid_claims")
+    if SCOPE_CLAIM in payload:
+        scope = payload[SCOPE_CLAIM]
+        if not isinstance(scope, str) or not SCOPE_LIST.fullmatch(scope):
+            raise TokenError("invalid_claims")
 
 
 def _check_claims(
@@ -343,6 +356,7 @@ def _check_claims(
         issued_at=issued_at,
         expires_at=expires_at,
         payload=payload,
+        scopes=frozenset(payload.get(SCOPE_CLAIM, "").split()),
     )
 
 
