@@ -196,15 +196,31 @@ class Tour:
         )
         bob_id = str(bob.body.get("id"))
         detail(f"id {bob_id}, username {bob.body.get('username')}")
-        if alice_notes:
+        private = [note for note in alice_notes if not note["shared_with"]]
+        shared = [note for note in alice_notes if "bob" in note["shared_with"]]
+        if private:
             self.step(
                 "GET",
-                f"/api/notes/{alice_notes[0]['id']}/",
+                f"/api/notes/{private[0]['id']}/",
                 "alice's note, with bob's token",
                 404,
                 token=bob_token,
             )
-            detail("each user's queryset contains only their own notes")
+            detail("bob's queryset holds his notes and those shared with him")
+        if shared:
+            note_path = f"/api/notes/{shared[0]['id']}/"
+            self.step(
+                "GET", note_path, "alice's shared note, bob reads", 200, token=bob_token
+            )
+            self.step(
+                "PATCH",
+                note_path,
+                "alice's shared note, bob edits",
+                403,
+                token=bob_token,
+                body={"title": "Changed by bob"},
+            )
+            detail("a reader may read a shared note but not change it")
 
         print()
         self.step(

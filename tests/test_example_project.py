@@ -166,6 +166,8 @@ def test_tour_against_runserver(example_server: str, tmp_path: Path) -> None:
     assert step_status(output, "log in as alice") == 200
     assert step_status(output, "alice's notes") == 200
     assert step_status(output, "alice's note, with bob's token") == 404
+    assert step_status(output, "alice's shared note, bob reads") == 200
+    assert step_status(output, "alice's shared note, bob edits") == 403
     assert step_status(output, "forged token: sub set to bob, same signature") == 401
     assert step_status(output, "alice's claims signed with another key") == 401
     assert step_status(output, "log out alice") == 204

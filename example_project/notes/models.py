@@ -8,6 +8,10 @@ class Note(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notes"
     )
+    # Users who may read the note but not change or delete it.
+    shared_with = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="shared_notes"
+    )
     title = models.CharField(max_length=200)
     body = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

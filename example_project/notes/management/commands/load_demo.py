@@ -1,4 +1,4 @@
-"""Create the demo users alice and bob with a few notes each."""
+"""Create the demo users alice and bob with a few notes each, one of them shared."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ DEMO_USERS: dict[str, dict[str, Any]] = {
             ("Ideas", "Rotate the signing key before the demo goes public."),
             ("Reading", "RFC 8725, JSON Web Token Best Current Practices."),
         ],
+        # Titles of notes that bob may read but not change.
+        "shared_with_bob": ["Reading"],
     },
     "bob": {
         "email": "bob@example.com",
@@ -35,7 +37,8 @@ DEMO_USERS: dict[str, dict[str, Any]] = {
 
 class Command(BaseCommand):
     help = (
-        "Create the demo users alice and bob with a few notes each. Running it "
+        "Create the demo users alice and bob with a few notes each, one of "
+        "alice's shared with bob. Running it "
         "again resets their passwords to the demo passwords and adds only the "
         "missing notes."
     )
@@ -44,6 +47,11 @@ class Command(BaseCommand):
         with transaction.atomic():
             for username, demo in DEMO_USERS.items():
                 self._load_user(username, demo)
+            bob = get_user_model().objects.get(username="bob")
+            for title in DEMO_USERS["alice"]["shared_with_bob"]:
+                Note.objects.get(owner__username="alice", title=title).shared_with.add(
+                    bob
+                )
         self.stdout.write("")
         self.stdout.write("Demo passwords (public, for this local example only):")
         for username, demo in DEMO_USERS.items():
