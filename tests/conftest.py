@@ -73,6 +73,13 @@ def other_user(make_user: Callable[..., Any]) -> Any:
     return make_user(username="bob")
 
 
+# Every claim jwtsafe writes into a token without scopes. No role, group or
+# permission is among them.
+DOCUMENTED_CLAIMS = frozenset(
+    {"iss", "aud", "sub", "iat", "nbf", "exp", "jti", "sid", "ver", "token_use"}
+)
+
+
 def login(client: APIClient, user: Any, password: str = PASSWORD) -> dict[str, str]:
     response = client.post(
         "/auth/login/",

@@ -27,6 +27,12 @@ INSTALLED_APPS = [
     "rest_framework",
     "jwtsafe",
     "tests.testapp",
+    "example_project.notes",
+]
+
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "tests.testapp.backends.DocumentEditorBackend",
 ]
 
 MIDDLEWARE = [

@@ -1,7 +1,15 @@
 from django.contrib import admin
 from django.urls import include, path
+from rest_framework.routers import SimpleRouter
 
 from tests.testapp import views
+
+router = SimpleRouter()
+router.register(
+    r"projects/(?P<project_pk>[0-9]+)/tasks", views.ProjectTaskViewSet, basename="task"
+)
+router.register("documents", views.DocumentViewSet, basename="document")
+router.register("unowned-tasks", views.MissingOwnerFieldViewSet, basename="unowned")
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -11,4 +19,7 @@ urlpatterns = [
     path("basic-or-token/", views.BasicOrTokenView.as_view(), name="basic-or-token"),
     path("password/", views.PasswordChangeView.as_view(), name="password-change"),
     path("privileges/", views.PrivilegesView.as_view(), name="privileges"),
+    path("scoped/", views.ScopedView.as_view(), name="scoped"),
+    path("api/", include("example_project.notes.urls")),
+    path("", include(router.urls)),
 ]

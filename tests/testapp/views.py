@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
+from rest_framework import serializers, viewsets
 from rest_framework.authentication import BasicAuthentication
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from jwtsafe.authentication import JWTAuthentication
+from jwtsafe.filters import OwnerFilter
+from jwtsafe.permissions import HasScope, IsOwner, ObjectPermissions
+
+from .models import Document, Task
+
+
+class TaskSerializer(serializers.ModelSerializer[Task]):
+    class Meta:
+        model = Task
+        fields = ["id", "project", "title"]
+        read_only_fields = ["project"]
+
+
+class DocumentSerializer(serializers.ModelSerializer[Document]):
+    class Meta:
+        model = Document
+        fields = ["id", "title"]
 
 
 class WhoAmIView(APIView):
@@ -54,3 +74,54 @@ class PrivilegesView(APIView):
                 "is_staff": user.is_staff,
             }
         )
+
+
+class ProjectTaskViewSet(viewsets.ModelViewSet[Task]):
+    """Tasks of one project, under /projects/<project_pk>/tasks/."""
+
+    serializer_class = TaskSerializer
+    filter_backends = [OwnerFilter]
+    permission_classes = [IsAuthenticated, IsOwner]
+    owner_field = "project__owner"
+    reader_field = "project__members"
+
+    def get_queryset(self) -> QuerySet[Task]:
+        return Task.objects.filter(project_id=self.kwargs["project_pk"])
+
+
+class DocumentViewSet(viewsets.ModelViewSet[Document]):
+    """Documents that editors may change, by per-object permission."""
+
+    queryset = Document.objects.all()
+    serializer_class = DocumentSerializer
+    permission_classes = [ObjectPermissions]
+    jwtsafe_audit_exempt = "lists are open to every user in these tests"
+
+
+class MissingOwnerFieldViewSet(viewsets.ReadOnlyModelViewSet[Task]):
+    """Uses the ownership classes but forgets owner_field."""
+
+    queryset = Task.objects.all()
+    serializer_class = TaskSerializer
+    filter_backends = [OwnerFilter]
+    permission_classes = [IsAuthenticated, IsOwner]
+
+
+class ScopedView(APIView):
+    """Needs the notes:read scope to read and notes:write to write."""
+
+    permission_classes = [IsAuthenticated, HasScope]
+    required_scopes = {"GET": ["notes:read"], "POST": ["notes:write"]}
+
+    def get(self, request: Request) -> Response:
+        return Response({"scopes": sorted(request.auth.scopes)})
+
+    def post(self, request: Request) -> Response:
+        return Response({"written": True})
+
+
+class UnprotectedTaskViewSet(viewsets.ModelViewSet[Task]):
+    """Serves every task to any authenticated user: the audit must flag it."""
+
+    queryset = Task.objects.all()
+    serializer_class = TaskSerializer
