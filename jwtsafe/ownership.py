@@ -46,8 +46,15 @@ def reader_field(view: Any) -> str | None:
 
 
 def check_user_path(model: type[models.Model], path: str, setting: str) -> None:
-    """Raise ``ImproperlyConfigured`` unless ``path`` leads to the user model."""
+    """Raise ``ImproperlyConfigured`` unless ``path`` leads to the user's pk.
+
+    Every step must be a relation, and the last must point at the user
+    model's primary key: a foreign key with ``to_field="username"`` would
+    compare a username with the caller's primary key. ``owner_field`` must
+    also be a chain of forward foreign keys, so each object has one owner.
+    """
     current: type[models.Model] = model
+    field: Any = None
     for name in path.split(LOOKUP_SEPARATOR):
         try:
             field = current._meta.get_field(name)
@@ -62,11 +69,26 @@ def check_user_path(model: type[models.Model], path: str, setting: str) -> None:
                 f"{setting} {path!r} on {model.__name__} must end at a relation "
                 f"to the user model, but {name!r} is not a relation."
             )
+        if setting == "owner_field" and not (
+            field.concrete and (field.many_to_one or field.one_to_one)
+        ):
+            raise ImproperlyConfigured(
+                f"owner_field {path!r} on {model.__name__} must follow foreign "
+                f"keys, so that an object has one owner, but {name!r} is not "
+                "a foreign key. Use reader_field for many users."
+            )
         current = related
-    if current is not get_user_model():
+    user_model = get_user_model()
+    if current is not user_model:
         raise ImproperlyConfigured(
             f"{setting} {path!r} on {model.__name__} leads to "
             f"{current.__name__}, not to the user model."
+        )
+    target = getattr(field, "target_field", None)
+    if field.concrete and target is not None and target != user_model._meta.pk:
+        raise ImproperlyConfigured(
+            f"{setting} {path!r} on {model.__name__} points at the user's "
+            f"{target.name!r}, not at the primary key that tokens carry."
         )
 
 

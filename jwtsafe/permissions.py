@@ -13,6 +13,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
+from django.http import Http404
 from rest_framework.permissions import (
     SAFE_METHODS,
     BasePermission,
@@ -38,27 +39,35 @@ class IsOwner(BasePermission):
     message = "Only the owner may change this object."
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        ownership.owner_field(view)
-        ownership.reader_field(view)
+        owner = ownership.owner_field(view)
+        reader = ownership.reader_field(view)
+        model = _view_model(view)
+        if model is not None:
+            ownership.check_user_path(model, owner, "owner_field")
+            if reader is not None:
+                ownership.check_user_path(model, reader, "reader_field")
         return bool(request.user and request.user.is_authenticated)
 
     def has_object_permission(
         self, request: Request, view: Any, obj: models.Model
     ) -> bool:
         owner = ownership.owner_field(view)
+        reader = ownership.reader_field(view)
         ownership.check_user_path(type(obj), owner, "owner_field")
         user_pk = request.user.pk
         if ownership.same_user(ownership.owner_id(obj, owner), user_pk):
             return True
-        reader = ownership.reader_field(view)
-        if reader is None or request.method not in SAFE_METHODS:
-            return False
-        ownership.check_user_path(type(obj), reader, "reader_field")
-        # One indexed query, whatever the path: the reader relation may be
-        # many-to-many.
-        return bool(
-            type(obj)._default_manager.filter(pk=obj.pk, **{reader: user_pk}).exists()
-        )
+        if reader is not None:
+            ownership.check_user_path(type(obj), reader, "reader_field")
+            # One indexed query, whatever the path: the reader relation may
+            # be many-to-many.
+            manager = type(obj)._default_manager
+            if manager.filter(pk=obj.pk, **{reader: user_pk}).exists():
+                # A reader knows the object exists, so a write gets 403.
+                return request.method in SAFE_METHODS
+        # Anyone else gets the 404 of an id that does not exist, even on a
+        # view without OwnerFilter.
+        raise not_found(type(obj))
 
 
 class ObjectPermissions(DjangoObjectPermissions):
@@ -94,6 +103,16 @@ class ObjectPermissions(DjangoObjectPermissions):
         perms = self.get_required_permissions(request.method, model)
         return bool(request.user.has_perms(perms))
 
+    def has_object_permission(
+        self, request: Request, view: Any, obj: models.Model
+    ) -> bool:
+        try:
+            return bool(super().has_object_permission(request, view, obj))
+        except Http404:
+            # DRF raises a bare Http404, whose body differs from that of an
+            # id that does not exist.
+            raise not_found(type(obj)) from None
+
 
 class HasScope(BasePermission):
     """Allow a request only when the access token carries the view's scopes.
@@ -115,11 +134,31 @@ class HasScope(BasePermission):
         return required <= claims.scopes
 
 
+def not_found(model: type[models.Model]) -> Http404:
+    """Return the 404 that ``get_object()`` raises for an id that does not exist."""
+    return Http404(f"No {model._meta.object_name} matches the given query.")
+
+
+def _view_model(view: Any) -> type[models.Model] | None:
+    """Return the model of the view's queryset, or None for a view without one."""
+    queryset = getattr(view, "queryset", None)
+    if queryset is None and hasattr(view, "get_queryset"):
+        try:
+            queryset = view.get_queryset()
+        except (AssertionError, AttributeError, KeyError):
+            return None
+    model = getattr(queryset, "model", None)
+    return model if isinstance(model, type) else None
+
+
 def _required_scopes(view: Any, method: str) -> frozenset[str] | None:
     """Return the scopes the view needs for ``method``, None to deny it."""
     configured = getattr(view, "required_scopes", None)
     if isinstance(configured, Mapping):
         scopes = configured.get(method)
+        if scopes is None and method == "HEAD":
+            # DRF answers HEAD with the GET handler.
+            scopes = configured.get("GET")
         return None if scopes is None else _scope_set(view, scopes)
     if configured is None:
         raise ImproperlyConfigured(
@@ -131,7 +170,8 @@ def _required_scopes(view: Any, method: str) -> frozenset[str] | None:
 
 
 def _scope_set(view: Any, scopes: Any) -> frozenset[str]:
-    if isinstance(scopes, str) or not all(isinstance(scope, str) for scope in scopes):
+    is_list = isinstance(scopes, (list, tuple, set, frozenset))
+    if not is_list or not all(isinstance(scope, str) for scope in scopes):
         raise ImproperlyConfigured(
             f"{type(view).__name__}.required_scopes must hold lists of scope "
             "names, not strings."
