@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import URLPattern, URLResolver, get_resolver
+from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AND, NOT, OR, BasePermission, OperandHolder
 from rest_framework.views import APIView
 
 from jwtsafe.authentication import JWTAuthentication
 
-# Path parameters in a route ("<int:pk>") or a regular expression ("(?P<pk>").
-PATH_PARAMETER = re.compile(r"<[^>]+>|\(\?P<")
+# The format suffix parameter of DRF's routers names a renderer, not an object.
+FORMAT_PARAMETER = "format"
 
 
 @dataclass(frozen=True)
@@ -46,8 +46,8 @@ class Command(BaseCommand):
         resolver = get_resolver(options["urlconf"])
         findings = [
             finding
-            for pattern, callback in walk(resolver.url_patterns)
-            if (finding := audit_view(pattern, callback)) is not None
+            for route, parameters, callback in walk(resolver.url_patterns)
+            if (finding := audit_view(route, parameters, callback)) is not None
         ]
         self._print_table(findings)
         unprotected = [f for f in findings if f.status == "UNPROTECTED"]
@@ -76,16 +76,31 @@ class Command(BaseCommand):
             self.stdout.write(f"{line}  {row.permissions}")
 
 
-def walk(patterns: list[Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
-    """Yield each URL pattern's full route and its view function."""
+def walk(
+    patterns: list[Any], prefix: str = "", parameters: int = 0
+) -> Iterator[tuple[str, int, Any]]:
+    """Yield each URL pattern's full route, its path parameters and its view.
+
+    Parameters are counted along the whole route, include() prefixes too,
+    without DRF's format suffix.
+    """
     for entry in patterns:
+        found = parameters + _parameter_count(entry.pattern)
+        route = prefix + str(entry.pattern)
         if isinstance(entry, URLResolver):
-            yield from walk(entry.url_patterns, prefix + str(entry.pattern))
+            yield from walk(entry.url_patterns, route, found)
         elif isinstance(entry, URLPattern):
-            yield prefix + str(entry.pattern), entry.callback
+            yield route, found, entry.callback
 
 
-def audit_view(pattern: str, callback: Any) -> Finding | None:
+def _parameter_count(pattern: Any) -> int:
+    regex = pattern.regex
+    named = set(regex.groupindex) - {FORMAT_PARAMETER}
+    unnamed = regex.groups - len(regex.groupindex)
+    return int(len(named) + unnamed)
+
+
+def audit_view(pattern: str, parameters: int, callback: Any) -> Finding | None:
     """Return the finding for one DRF view, or None for other views."""
     view_class = getattr(callback, "cls", None)
     if not isinstance(view_class, type) or not issubclass(view_class, APIView):
@@ -105,26 +120,34 @@ def audit_view(pattern: str, callback: Any) -> Finding | None:
     filters = list(attribute("filter_backends"))
     actions = getattr(callback, "actions", None) or {}
 
-    serves_objects = hasattr(view_class, "get_object") or bool(
-        PATH_PARAMETER.search(pattern)
-    )
+    generic = issubclass(view_class, GenericAPIView)
+    serves_objects = generic or parameters > 0
     serves_lists = "list" in actions.values() or (
         not actions and hasattr(view_class, "list")
     )
-    scoped = any(getattr(backend, "scopes_queryset", False) for backend in filters)
-    checked = any(_checks_objects(permission) for permission in permissions)
+    # Only GenericAPIView applies filter backends and calls
+    # has_object_permission, in get_queryset() users and get_object().
+    scoped = generic and any(
+        getattr(backend, "scopes_queryset", False) for backend in filters
+    )
+    checked = generic and any(_checks_objects(p) for p in permissions)
+    # OwnerFilter lets readers see an object, so without an object-level
+    # check they could also change it.
+    readers_can_write = attribute("reader_field", None) is not None and not checked
 
     if attribute("jwtsafe_audit_exempt", None):
         status = "EXEMPT"
     elif not serves_objects:
         status = "NO OBJECTS"
+    elif readers_can_write:
+        status = "UNPROTECTED"
     elif scoped or (checked and not serves_lists):
         status = "OK"
     else:
         status = "UNPROTECTED"
     return Finding(
         status=status,
-        view=f"{view_class.__module__}.{view_class.__qualname__}",
+        view=_view_name(view_class, callback),
         pattern=pattern or "/",
         authentication=", ".join(_name(cls) for cls in authentication),
         permissions=", ".join(_name(cls) for cls in permissions + filters),
@@ -147,6 +170,13 @@ def _checks_objects(permission: Any) -> bool:
     if not isinstance(permission, type) or not issubclass(permission, BasePermission):
         return False
     return permission.has_object_permission is not BasePermission.has_object_permission
+
+
+def _view_name(view_class: type, callback: Any) -> str:
+    # @api_view wraps a function in a class named WrappedAPIView.
+    if view_class.__name__ == "WrappedAPIView":
+        return f"{callback.__module__}.{callback.__name__}"
+    return f"{view_class.__module__}.{view_class.__qualname__}"
 
 
 def _name(cls: Any) -> str:
