@@ -14,6 +14,7 @@ import subprocess
 import sys
 from io import StringIO
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -24,9 +25,11 @@ from django.core.management.base import CommandError
 from rest_framework.test import APIClient
 
 from example_project.notes.models import Note
+from jwtsafe.ownership import check_user_path
+from jwtsafe.permissions import HasScope
 from jwtsafe.sessions import issue_token_pair
 from tests.conftest import DOCUMENTED_CLAIMS, bearer, login, mint, split_token
-from tests.testapp.models import Document, Project, Task
+from tests.testapp.models import Document, Project, Task, UsernameOwned
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -181,6 +184,62 @@ def test_project_owner_changes_task(alice, alice_task):
     assert response.status_code == 200
 
 
+def test_task_not_created_in_foreign_project(bob, alice_task):
+    path = f"/projects/{alice_task.project_id}/tasks/"
+    response = bob.send("POST", path, {"title": "Planted by bob"})
+    assert response.status_code == 404
+    assert not Task.objects.filter(title="Planted by bob").exists()
+
+
+def test_task_created_in_own_project(alice, alice_task):
+    path = f"/projects/{alice_task.project_id}/tasks/"
+    assert alice.send("POST", path, {"title": "Next step"}).status_code == 201
+
+
+@pytest.mark.parametrize("method,body", [("GET", None), *WRITES[:1], WRITES[2]])
+def test_owner_check_hides_task_without_filter(bob, alice_task, method, body):
+    # TaskDetailView has IsOwner and no OwnerFilter: a stranger still gets
+    # the 404 of a missing id, with the same body.
+    existing = bob.send(method, f"/task-detail/{alice_task.pk}/", body)
+    missing = bob.send(method, "/task-detail/999999/", body)
+    assert existing.status_code == missing.status_code == 404
+    assert existing.json() == missing.json()
+    alice_task.refresh_from_db()
+    assert alice_task.title == "Write the announcement"
+
+
+# Owner paths must lead to the user's primary key
+
+
+@pytest.mark.parametrize(
+    "model,path,setting",
+    [
+        (UsernameOwned, "owner", "owner_field"),
+        (Project, "members", "owner_field"),
+        (Task, "title", "owner_field"),
+        (Task, "project", "owner_field"),
+        (Task, "project__nothing", "reader_field"),
+    ],
+    ids=["to-username", "many-to-many-owner", "not-a-relation", "not-the-user", "typo"],
+)
+def test_bad_owner_path_rejected(model, path, setting):
+    with pytest.raises(ImproperlyConfigured):
+        check_user_path(model, path, setting)
+
+
+@pytest.mark.parametrize(
+    "model,path,setting",
+    [
+        (Note, "owner", "owner_field"),
+        (Note, "shared_with", "reader_field"),
+        (Task, "project__owner", "owner_field"),
+        (Task, "project__members", "reader_field"),
+    ],
+)
+def test_owner_path_to_primary_key_accepted(model, path, setting):
+    check_user_path(model, path, setting)
+
+
 # Views that forget owner_field fail loudly
 
 
@@ -239,6 +298,13 @@ def test_non_editor_denied(alice, document, editors_group):
     assert alice.send("GET", f"/documents/{document.pk}/").status_code == 404
 
 
+def test_non_editor_sees_missing_id_body(alice, document):
+    existing = alice.send("GET", f"/documents/{document.pk}/")
+    missing = alice.send("GET", "/documents/999999/")
+    assert existing.status_code == missing.status_code == 404
+    assert existing.json() == missing.json()
+
+
 def test_create_needs_model_permission(bob, editors_group):
     assert bob.send("POST", "/documents/", {"title": "New"}).status_code == 403
     bob.user.user_permissions.add(
@@ -289,6 +355,19 @@ def test_token_without_scope_denied(alice):
     assert alice.send("GET", "/scoped/").status_code == 403
 
 
+def test_head_uses_get_scopes(user):
+    pair = issue_token_pair(user, scopes=["notes:read"])
+    assert APIClient().head("/scoped/", **bearer(pair.access)).status_code == 200
+
+
+@pytest.mark.parametrize("required", [5, "notes:read", [1]], ids=["int", "str", "ints"])
+def test_malformed_required_scopes_raise(user, required):
+    request = SimpleNamespace(method="GET", auth=None)
+    view = SimpleNamespace(required_scopes=required)
+    with pytest.raises(ImproperlyConfigured):
+        HasScope().has_permission(request, view)
+
+
 def test_method_missing_from_scope_map_denied(user):
     pair = issue_token_pair(user, scopes=["notes:read", "notes:write"])
     assert APIClient().delete("/scoped/", **bearer(pair.access)).status_code == 403
@@ -326,15 +405,25 @@ def audit(*args: str) -> str:
     return output.getvalue()
 
 
-def test_audit_flags_unprotected_view():
+def test_audit_flags_unprotected_views():
     output = StringIO()
     with pytest.raises(CommandError) as raised:
         call_command(
             "jwtsafe_audit", "--urlconf", "tests.unprotected_urls", stdout=output
         )
     assert raised.value.returncode == 1
-    assert "UNPROTECTED" in output.getvalue()
-    assert "UnprotectedTaskViewSet" in output.getvalue()
+    rows = output.getvalue().splitlines()[1:]
+    assert len(rows) == 6
+    for row in rows:
+        assert row.startswith("UNPROTECTED")
+    for view in ("UnprotectedTaskViewSet", "ReadersWriteViewSet", "PlainTaskView"):
+        assert view in output.getvalue()
+
+
+def test_audit_passes_default_router_root():
+    output = audit("--urlconf", "tests.router_urls")
+    assert "NO OBJECTS  rest_framework.routers.APIRootView" in output
+    assert "UNPROTECTED" not in output
 
 
 def test_audit_passes_test_views():

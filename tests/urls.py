@@ -6,7 +6,9 @@ from tests.testapp import views
 
 router = SimpleRouter()
 router.register(
-    r"projects/(?P<project_pk>[0-9]+)/tasks", views.ProjectTaskViewSet, basename="task"
+    r"projects/(?P<project_pk>[0-9]{1,9})/tasks",
+    views.ProjectTaskViewSet,
+    basename="task",
 )
 router.register("documents", views.DocumentViewSet, basename="document")
 router.register("unowned-tasks", views.MissingOwnerFieldViewSet, basename="unowned")
@@ -20,6 +22,7 @@ urlpatterns = [
     path("password/", views.PasswordChangeView.as_view(), name="password-change"),
     path("privileges/", views.PrivilegesView.as_view(), name="privileges"),
     path("scoped/", views.ScopedView.as_view(), name="scoped"),
+    path("task-detail/<int:pk>/", views.TaskDetailView.as_view(), name="task-detail"),
     path("api/", include("example_project.notes.urls")),
     path("", include(router.urls)),
 ]

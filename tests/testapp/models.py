@@ -35,3 +35,14 @@ class Document(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class UsernameOwned(models.Model):
+    """Owned through a foreign key to the username, not to the primary key."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, to_field="username"
+    )
+
+    def __str__(self) -> str:
+        return str(self.pk)

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from rest_framework import serializers, viewsets
+from django.shortcuts import get_object_or_404
+from rest_framework import generics, serializers, viewsets
 from rest_framework.authentication import BasicAuthentication
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from jwtsafe.authentication import JWTAuthentication
 from jwtsafe.filters import OwnerFilter
 from jwtsafe.permissions import HasScope, IsOwner, ObjectPermissions
 
-from .models import Document, Task
+from .models import Document, Project, Task
 
 
 class TaskSerializer(serializers.ModelSerializer[Task]):
@@ -88,6 +90,14 @@ class ProjectTaskViewSet(viewsets.ModelViewSet[Task]):
     def get_queryset(self) -> QuerySet[Task]:
         return Task.objects.filter(project_id=self.kwargs["project_pk"])
 
+    def perform_create(self, serializer: BaseSerializer[Task]) -> None:
+        # The parent comes from the URL, so it must belong to the caller: a
+        # task created under another user's project would become theirs.
+        project = get_object_or_404(
+            Project, pk=self.kwargs["project_pk"], owner_id=self.request.user.pk
+        )
+        serializer.save(project=project)
+
 
 class DocumentViewSet(viewsets.ModelViewSet[Document]):
     """Documents that editors may change, by per-object permission."""
@@ -125,3 +135,32 @@ class UnprotectedTaskViewSet(viewsets.ModelViewSet[Task]):
 
     queryset = Task.objects.all()
     serializer_class = TaskSerializer
+
+
+class ReadersWriteViewSet(viewsets.ModelViewSet[Task]):
+    """Shows tasks to project members and lets them change them: flagged."""
+
+    queryset = Task.objects.all()
+    serializer_class = TaskSerializer
+    filter_backends = [OwnerFilter]
+    owner_field = "project__owner"
+    reader_field = "project__members"
+
+
+class PlainTaskView(APIView):
+    """An APIView names IsOwner, but APIView never checks objects: flagged."""
+
+    permission_classes = [IsAuthenticated, IsOwner]
+    owner_field = "project__owner"
+
+    def get(self, request: Request, pk: int) -> Response:
+        return Response({"title": get_object_or_404(Task, pk=pk).title})
+
+
+class TaskDetailView(generics.RetrieveUpdateDestroyAPIView[Task]):
+    """One task with IsOwner but no filter: strangers must still get 404."""
+
+    queryset = Task.objects.all()
+    serializer_class = TaskSerializer
+    permission_classes = [IsAuthenticated, IsOwner]
+    owner_field = "project__owner"
