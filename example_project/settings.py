@@ -121,6 +121,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
+    # JSON only: the browsable API's forms would list every username as a
+    # choice for a note's shared_with field.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # Rate for views that set throttle_scope, such as the password change.
     "DEFAULT_THROTTLE_RATES": {"password": "5/min"},
 }
