@@ -13,6 +13,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from .conf import ACCESS_TOKEN_TYPE, jwtsafe_settings
+from .cookies import enforce_csrf
 from .exceptions import RevocationServiceUnavailable
 from .sessions import RevocationUnavailable, check_session, parse_subject
 from .tokens import Claims, TokenError, verify_token
@@ -165,3 +166,47 @@ class JWTAuthentication(BaseAuthentication):
         if getattr(request, FAILED_ATTRIBUTE, False):
             value += ', error="invalid_token"'
         return value
+
+
+class JWTCookieAuthentication(JWTAuthentication):
+    """Authenticate with the access cookie, or with the header when one is sent.
+
+    A Bearer header takes precedence and needs no CSRF token. A request
+    authenticated by the cookie must pass Django's CSRF check on unsafe
+    methods, or gets 403. A request whose header and cookie name different
+    users gets 401. A cookie that fails verification makes the request
+    anonymous, so that an expired cookie never blocks a public view. Views
+    that need a user then return 401 with ``error="invalid_token"``.
+    """
+
+    def authenticate(self, request: Request) -> tuple[Any, Claims] | None:
+        from_header = super().authenticate(request)
+        cookie = request.COOKIES.get(jwtsafe_settings.access_cookie_name)
+        if from_header is not None:
+            if cookie:
+                self._check_same_user(request, from_header[1], cookie)
+            return from_header
+        if not cookie:
+            return None
+        try:
+            claims = verify_token(cookie, ACCESS_TOKEN_TYPE)
+            parse_subject(claims.subject)
+            check_session(claims)
+        except TokenError as error:
+            _log_rejection(error.reason, error.claims)
+            setattr(request, FAILED_ATTRIBUTE, True)
+            return None
+        except RevocationUnavailable as error:
+            logger.error("Revocation state unavailable in cache and database")
+            raise RevocationServiceUnavailable() from error
+        enforce_csrf(request._request)
+        return (self.get_user(request, claims), claims)
+
+    def _check_same_user(self, request: Request, header: Claims, cookie: str) -> None:
+        """Reject a request whose cookie verifies as another user's token."""
+        try:
+            from_cookie = verify_token(cookie, ACCESS_TOKEN_TYPE)
+        except TokenError:
+            return  # A stale cookie beside a valid header is ignored.
+        if from_cookie.subject != header.subject:
+            self.fail(request, "conflicting_credentials", header.payload)

@@ -86,12 +86,14 @@ CHECK_IDS = {
     "jwtsafe.E021": "unknown name in JWTSAFE",
     "jwtsafe.E022": "public key where the private signing key belongs",
     "jwtsafe.E023": "setting of a shape that a check cannot read",
+    "jwtsafe.E024": "token cookies without Secure while DEBUG is off",
     "jwtsafe.W001": "access token lifetime over 15 minutes",
     "jwtsafe.W002": "refresh token lifetime over 30 days",
     "jwtsafe.W003": "revocation cache not shared between processes",
     "jwtsafe.W004": "key committed to source",
     "jwtsafe.W005": "IGNORE_EXCEPTIONS on the revocation cache",
     "jwtsafe.W006": "jwtsafe's class after one that turns 401 into 403",
+    "jwtsafe.W007": "token cookies without Secure while DEBUG is on",
 }
 
 
@@ -403,6 +405,15 @@ def check_setting_values() -> Iterator[checks.CheckMessage]:
         "login_throttle_rates",
         "forbidden_key_fingerprints",
         "default_scopes",
+        "transport",
+        "access_cookie_name",
+        "refresh_cookie_name",
+        "access_cookie_path",
+        "refresh_cookie_path",
+        "cookie_domain",
+        "cookie_secure",
+        "cookie_httponly",
+        "cookie_samesite",
     ]
     reported = set()
     for reader in readers:
@@ -560,6 +571,42 @@ def _describe(value: Any, pattern: re.Pattern[str]) -> str:
     return f"a value of type {type(value).__name__}"
 
 
+def _uses_cookies() -> bool:
+    from rest_framework.settings import api_settings
+
+    from .authentication import JWTCookieAuthentication
+
+    if _setting("TRANSPORT") == "cookie":
+        return True
+    return any(
+        isinstance(cls, type) and issubclass(cls, JWTCookieAuthentication)
+        for cls in api_settings.DEFAULT_AUTHENTICATION_CLASSES
+    )
+
+
+def check_cookie_security() -> Iterator[checks.CheckMessage]:
+    try:
+        secure = jwtsafe_settings.cookie_secure
+    except ImproperlyConfigured:
+        return  # Reported as jwtsafe.E017.
+    if secure or not _uses_cookies():
+        return
+    if settings.DEBUG:
+        yield checks.Warning(
+            "jwtsafe's token cookies are sent without Secure, because DEBUG is on.",
+            hint="This is for local HTTP development only. With DEBUG off the "
+            "cookies are Secure unless JWTSAFE['COOKIE_SECURE'] is False.",
+            id="jwtsafe.W007",
+        )
+    else:
+        yield SettingError(
+            "JWTSAFE['COOKIE_SECURE'] is False while DEBUG is off, so token "
+            "cookies travel over plain HTTP.",
+            hint="Remove COOKIE_SECURE, or set it to True, and serve over HTTPS.",
+            id="jwtsafe.E024",
+        )
+
+
 # Keys in source files
 
 
@@ -668,6 +715,7 @@ STARTUP_CHECKS: list[Check] = [
 ]
 RUNTIME_CHECKS: list[Check] = [
     check_setting_names,
+    check_cookie_security,
     check_cache,
     check_authentication_order,
     check_committed_keys,

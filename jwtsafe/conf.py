@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal, cast
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -30,6 +30,15 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_THROTTLE_RATES": {"ip": "20/min", "username": "5/min"},
     "FORBIDDEN_KEY_FINGERPRINTS": (),
     "DEFAULT_SCOPES": (),
+    "TRANSPORT": "header",
+    "ACCESS_COOKIE_NAME": "jwtsafe_access",
+    "REFRESH_COOKIE_NAME": "jwtsafe_refresh",
+    "ACCESS_COOKIE_PATH": "/",
+    "REFRESH_COOKIE_PATH": None,
+    "COOKIE_DOMAIN": None,
+    "COOKIE_SECURE": None,
+    "COOKIE_HTTPONLY": True,
+    "COOKIE_SAMESITE": "Lax",
 }
 
 # Settings with no default: a project must choose them itself.
@@ -43,6 +52,9 @@ FINGERPRINT_PREFIX = "jwtsafe-fp1:"
 # A DRF throttle rate: a count, a slash and a period that DRF reads by its
 # first letter (s, m, h or d).
 THROTTLE_RATE = re.compile(r"[0-9]+/[smhd][a-z]*")
+
+TRANSPORTS = ("header", "cookie")
+SameSite = Literal["Lax", "Strict", "None"]
 
 # A scope-token of RFC 6749 section 3.3.
 SCOPE_NAME = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
@@ -227,6 +239,75 @@ class JWTSafeSettings:
                     "names without spaces, quotes or backslashes."
                 )
         return frozenset(value)
+
+    @property
+    def transport(self) -> str:
+        value = self._get("TRANSPORT")
+        if value not in TRANSPORTS:
+            raise ImproperlyConfigured(
+                "JWTSAFE['TRANSPORT'] must be 'header' or 'cookie'."
+            )
+        return str(value)
+
+    @property
+    def access_cookie_name(self) -> str:
+        return self._get_str("ACCESS_COOKIE_NAME")
+
+    @property
+    def refresh_cookie_name(self) -> str:
+        return self._get_str("REFRESH_COOKIE_NAME")
+
+    @property
+    def access_cookie_path(self) -> str:
+        return self._get_str("ACCESS_COOKIE_PATH")
+
+    @property
+    def refresh_cookie_path(self) -> str | None:
+        """The refresh cookie's path, or None for the one jwtsafe derives."""
+        value = self._get("REFRESH_COOKIE_PATH")
+        if value is not None and (not isinstance(value, str) or not value):
+            raise ImproperlyConfigured(
+                "JWTSAFE['REFRESH_COOKIE_PATH'] must be a path such as "
+                "'/auth/', or None."
+            )
+        return value
+
+    @property
+    def cookie_domain(self) -> str | None:
+        value = self._get("COOKIE_DOMAIN")
+        if value is not None and (not isinstance(value, str) or not value):
+            raise ImproperlyConfigured(
+                "JWTSAFE['COOKIE_DOMAIN'] must be a domain or None."
+            )
+        return value
+
+    @property
+    def cookie_secure(self) -> bool:
+        """Whether cookies carry ``Secure``: the setting, or ``not DEBUG``."""
+        value = self._get("COOKIE_SECURE")
+        if value is None:
+            return not settings.DEBUG
+        if not isinstance(value, bool):
+            raise ImproperlyConfigured(
+                "JWTSAFE['COOKIE_SECURE'] must be True, False or None."
+            )
+        return value
+
+    @property
+    def cookie_httponly(self) -> bool:
+        value = self._get("COOKIE_HTTPONLY")
+        if not isinstance(value, bool):
+            raise ImproperlyConfigured("JWTSAFE['COOKIE_HTTPONLY'] must be a bool.")
+        return value
+
+    @property
+    def cookie_samesite(self) -> SameSite:
+        value = self._get("COOKIE_SAMESITE")
+        if value not in ("Lax", "Strict", "None"):
+            raise ImproperlyConfigured(
+                "JWTSAFE['COOKIE_SAMESITE'] must be 'Lax', 'Strict' or 'None'."
+            )
+        return cast(SameSite, value)
 
 
 def _check_encodable(name: str, value: str | bytes) -> None:
