@@ -12,8 +12,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .authentication import JWTAuthentication
-from .conf import jwtsafe_settings
+from .authentication import JWTAuthentication, JWTCookieAuthentication
+from .conf import ACCESS_TOKEN_TYPE, REFRESH_TOKEN_TYPE, jwtsafe_settings
+from .cookies import (
+    clear_token_cookies,
+    enforce_csrf,
+    set_token_cookies,
+    start_cookie_session,
+)
 from .models import RevokeReason
 from .serializers import LoginSerializer
 from .sessions import (
@@ -24,19 +30,44 @@ from .sessions import (
     revoke_user_sessions,
 )
 from .throttling import LoginIPRateThrottle, LoginUsernameRateThrottle
-from .tokens import Claims, TokenError
+from .tokens import Claims, TokenError, verify_token
 
 logger = logging.getLogger("jwtsafe")
 
 
-def _pair_response(pair: TokenPair) -> Response:
-    return Response(
-        {"access": pair.access, "refresh": pair.refresh},
+def _pair_response(pair: TokenPair, request: Request, cookies: bool) -> Response:
+    if not cookies:
+        return Response(
+            {"access": pair.access, "refresh": pair.refresh},
+            headers={"Cache-Control": "no-store"},
+        )
+    # In cookie mode no token reaches JavaScript. The body gives only the
+    # expiry of each cookie, so a client can refresh in time.
+    response = Response(
+        {
+            "access_expires_at": pair.access_claims["exp"],
+            "refresh_expires_at": pair.refresh_claims["exp"],
+        },
         headers={"Cache-Control": "no-store"},
     )
+    set_token_cookies(response, request._request, pair)
+    return response
 
 
-class PublicTokenView(APIView):
+class TransportMixin:
+    """Choose header or cookie mode: the view's ``transport``, else the setting.
+
+    ``jwtsafe.urls`` follows ``JWTSAFE['TRANSPORT']``; ``jwtsafe.cookie_urls``
+    serves cookie mode beside it.
+    """
+
+    transport: str | None = None
+
+    def uses_cookies(self) -> bool:
+        return (self.transport or jwtsafe_settings.transport) == "cookie"
+
+
+class PublicTokenView(TransportMixin, APIView):
     """A view that takes credentials in its body, not an access token.
 
     A stale or revoked access token in the header must not block login or
@@ -63,6 +94,11 @@ class LoginView(PublicTokenView):
     throttle_classes = [LoginIPRateThrottle, LoginUsernameRateThrottle]
 
     def post(self, request: Request) -> Response:
+        cookies = self.uses_cookies()
+        if cookies:
+            # A cross-site form must not log the victim into the attacker's
+            # account.
+            enforce_csrf(request._request)
         serializer = LoginSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = authenticate(
@@ -78,19 +114,31 @@ class LoginView(PublicTokenView):
         # Django's update_last_login receiver sets last_login here, once per
         # login; authenticated API requests never write it.
         user_logged_in.send(sender=user.__class__, request=request._request, user=user)
-        return _pair_response(pair)
+        if cookies:
+            start_cookie_session(request._request)
+        return _pair_response(pair, request, cookies)
 
 
 class RefreshView(PublicTokenView):
     """Exchange a refresh token for a new pair; the old refresh token dies."""
 
     def post(self, request: Request) -> Response:
-        # A missing field is a bad request; any value that is present is a
-        # credential, so a wrong type or size gets 401 like a bad token.
-        data = request.data
-        if not hasattr(data, "get") or "refresh" not in data:
-            raise exceptions.ValidationError({"refresh": ["This field is required."]})
-        token = data.get("refresh")
+        cookies = self.uses_cookies()
+        if cookies:
+            enforce_csrf(request._request)
+            token: Any = request.COOKIES.get(jwtsafe_settings.refresh_cookie_name)
+            if not token:
+                self.invalid_token = True
+                raise exceptions.NotAuthenticated("No refresh cookie.")
+        else:
+            # A missing field is a bad request; any value that is present is
+            # a credential, so a wrong type or size gets 401 like a bad token.
+            data = request.data
+            if not hasattr(data, "get") or "refresh" not in data:
+                raise exceptions.ValidationError(
+                    {"refresh": ["This field is required."]}
+                )
+            token = data.get("refresh")
         try:
             if not isinstance(token, str):
                 raise TokenError("malformed")
@@ -107,16 +155,43 @@ class RefreshView(PublicTokenView):
             raise exceptions.AuthenticationFailed(
                 "Invalid or expired token.", code="invalid_token"
             ) from error
-        return _pair_response(pair)
+        return _pair_response(pair, request, cookies)
 
 
-class LogoutView(APIView):
-    """End the session of the access token used for this request."""
+class LogoutView(TransportMixin, APIView):
+    """End the session of this request's tokens.
 
-    authentication_classes = [JWTAuthentication]
-    permission_classes = [IsAuthenticated]
+    In header mode, this ends the session of the access token in the header.
+    In cookie mode, it checks CSRF, ends the sessions of the refresh and
+    access cookies, which JavaScript cannot read, and expires both cookies,
+    even when both tokens had already expired.
+    """
+
+    def get_authenticators(self) -> list[Any]:
+        return [] if self.uses_cookies() else [JWTAuthentication()]
+
+    def get_permissions(self) -> list[Any]:
+        return [AllowAny()] if self.uses_cookies() else [IsAuthenticated()]
 
     def post(self, request: Request) -> Response:
+        if self.uses_cookies():
+            enforce_csrf(request._request)
+            for name, token_type in (
+                (jwtsafe_settings.refresh_cookie_name, REFRESH_TOKEN_TYPE),
+                (jwtsafe_settings.access_cookie_name, ACCESS_TOKEN_TYPE),
+            ):
+                token = request.COOKIES.get(name)
+                if not token:
+                    continue
+                try:
+                    cookie_claims = verify_token(token, token_type)
+                except TokenError:
+                    continue
+                revoke_session(cookie_claims.session_id, RevokeReason.LOGOUT)
+            response = Response(status=status.HTTP_204_NO_CONTENT)
+            clear_token_cookies(response, request._request)
+            return response
+
         claims = request.auth
         if not isinstance(claims, Claims):
             raise exceptions.NotAuthenticated()
@@ -124,13 +199,20 @@ class LogoutView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class LogoutAllView(APIView):
+class LogoutAllView(TransportMixin, APIView):
     """End every session of the user, on every device."""
 
-    authentication_classes = [JWTAuthentication]
     permission_classes = [IsAuthenticated]
+
+    def get_authenticators(self) -> list[Any]:
+        if self.uses_cookies():
+            return [JWTCookieAuthentication()]
+        return [JWTAuthentication()]
 
     def post(self, request: Request) -> Response:
         user: Any = request.user
         revoke_user_sessions(user, RevokeReason.LOGOUT_ALL)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        response = Response(status=status.HTTP_204_NO_CONTENT)
+        if self.uses_cookies():
+            clear_token_cookies(response, request._request)
+        return response
