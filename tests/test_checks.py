@@ -676,6 +676,47 @@ def test_challenging_first_class_passes(run_checks, classes):
     assert run_checks(good_jwtsafe(), REST_FRAMEWORK=framework) == []
 
 
+# Cookies
+
+
+def cookie_framework() -> dict[str, Any]:
+    return dict(
+        settings.REST_FRAMEWORK,
+        DEFAULT_AUTHENTICATION_CLASSES=[
+            "jwtsafe.authentication.JWTCookieAuthentication"
+        ],
+    )
+
+
+def test_insecure_cookies_warn_in_debug(run_checks):
+    messages = run_checks(good_jwtsafe(), DEBUG=True, REST_FRAMEWORK=cookie_framework())
+    assert ids(messages) == ["jwtsafe.W007"]
+
+
+def test_insecure_cookies_fail_without_debug(run_checks):
+    messages = run_checks(
+        good_jwtsafe(COOKIE_SECURE=False, TRANSPORT="cookie"), DEBUG=False
+    )
+    assert ids(messages) == ["jwtsafe.E024"]
+
+
+def test_secure_cookies_pass(run_checks):
+    messages = run_checks(good_jwtsafe(TRANSPORT="cookie"), DEBUG=False)
+    assert messages == []
+
+
+def test_header_transport_ignores_cookie_setting(run_checks):
+    assert run_checks(good_jwtsafe(COOKIE_SECURE=False), DEBUG=False) == []
+
+
+@pytest.mark.parametrize(
+    "name,value",
+    [("TRANSPORT", "both"), ("COOKIE_SAMESITE", "lax"), ("COOKIE_SECURE", "yes")],
+)
+def test_invalid_cookie_setting_fails(check_ids, name, value):
+    assert check_ids(**{name: value}) == ["jwtsafe.E017"]
+
+
 # Keys committed to source
 
 

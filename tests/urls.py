@@ -16,6 +16,9 @@ router.register("unowned-tasks", views.MissingOwnerFieldViewSet, basename="unown
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("auth/", include("jwtsafe.urls")),
+    path("web/auth/", include("jwtsafe.cookie_urls")),
+    path("cookie-whoami/", views.CookieWhoAmIView.as_view(), name="cookie-whoami"),
+    path("public/", views.PublicView.as_view(), name="public"),
     path("whoami/", views.WhoAmIView.as_view(), name="whoami"),
     path("profile/", views.ProfileView.as_view(), name="profile"),
     path("basic-or-token/", views.BasicOrTokenView.as_view(), name="basic-or-token"),

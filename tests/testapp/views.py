@@ -6,13 +6,13 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from rest_framework import generics, serializers, viewsets
 from rest_framework.authentication import BasicAuthentication
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
-from jwtsafe.authentication import JWTAuthentication
+from jwtsafe.authentication import JWTAuthentication, JWTCookieAuthentication
 from jwtsafe.filters import OwnerFilter
 from jwtsafe.permissions import HasScope, IsOwner, ObjectPermissions
 
@@ -164,3 +164,26 @@ class TaskDetailView(generics.RetrieveUpdateDestroyAPIView[Task]):
     serializer_class = TaskSerializer
     permission_classes = [IsAuthenticated, IsOwner]
     owner_field = "project__owner"
+
+
+class CookieWhoAmIView(APIView):
+    """Authenticates by cookie or header; POST is an unsafe method for CSRF."""
+
+    authentication_classes = [JWTCookieAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request: Request) -> Response:
+        return Response({"user": str(request.user.pk)})
+
+    def post(self, request: Request) -> Response:
+        return Response({"user": str(request.user.pk), "changed": True})
+
+
+class PublicView(APIView):
+    """Open to anyone, with the cookie class installed."""
+
+    authentication_classes = [JWTCookieAuthentication]
+    permission_classes = [AllowAny]
+
+    def get(self, request: Request) -> Response:
+        return Response({"authenticated": bool(request.user.is_authenticated)})
