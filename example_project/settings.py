@@ -117,7 +117,11 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["jwtsafe.authentication.JWTAuthentication"],
+    # The Authorization header for API clients, the access cookie for the
+    # web page. Cookie requests must pass Django's CSRF check.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "jwtsafe.authentication.JWTCookieAuthentication"
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
