@@ -69,11 +69,35 @@ class RevokeReason(models.TextChoices):
     DEACTIVATED = "deactivated", "User deactivated"
     REUSE_DETECTED = "reuse_detected", "Refresh token reuse detected"
     REVOKED = "revoked", "Revoked"
+    ADMIN = "admin", "Revoked by an administrator"
+    COMMAND = "command", "Revoked from the command line"
+
+
+class SessionState(models.TextChoices):
+    ACTIVE = "active", "Active"
+    EXPIRED = "expired", "Expired"
+    REVOKED = "revoked", "Revoked"
+    REUSE_DETECTED = "reuse_detected", "Reuse detected"
 
 
 class SessionQuerySet(models.QuerySet["Session"]):
     def active(self) -> SessionQuerySet:
         return self.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
+
+    def in_state(self, state: str) -> SessionQuerySet:
+        """Return the sessions in one of ``SessionState``."""
+        now = timezone.now()
+        if state == SessionState.ACTIVE:
+            return self.active()
+        if state == SessionState.EXPIRED:
+            return self.filter(revoked_at__isnull=True, expires_at__lte=now)
+        if state == SessionState.REUSE_DETECTED:
+            return self.filter(revoke_reason=RevokeReason.REUSE_DETECTED)
+        if state == SessionState.REVOKED:
+            return self.filter(revoked_at__isnull=False).exclude(
+                revoke_reason=RevokeReason.REUSE_DETECTED
+            )
+        return self.none()
 
 
 class Session(models.Model):
@@ -103,12 +127,23 @@ class Session(models.Model):
     revoke_reason = models.CharField(
         max_length=32, choices=RevokeReason.choices, blank=True
     )
+    # Who revoked the session from the admin or a command, and the reason
+    # they gave. Empty for revocations by the user or by jwtsafe itself.
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    revoke_comment = models.TextField(blank=True)
 
     objects = SessionQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["user", "revoked_at"])]
+        permissions = [("revoke_session", "Can revoke sessions")]
 
     def __str__(self) -> str:
         return f"session {self.id} of user {self.user_id}"
@@ -116,3 +151,14 @@ class Session(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None and self.expires_at > timezone.now()
+
+    @property
+    def state(self) -> str:
+        """One of ``SessionState``: active, expired, revoked or reuse detected."""
+        if self.revoke_reason == RevokeReason.REUSE_DETECTED:
+            return SessionState.REUSE_DETECTED
+        if self.revoked_at is not None:
+            return SessionState.REVOKED
+        if self.expires_at <= timezone.now():
+            return SessionState.EXPIRED
+        return SessionState.ACTIVE

@@ -298,27 +298,42 @@ def refresh_token_pair(token: str, *, request: HttpRequest | None = None) -> Tok
 
 
 def revoke_session(
-    session_id: uuid.UUID | str, reason: str = RevokeReason.LOGOUT
+    session_id: uuid.UUID | str,
+    reason: str = RevokeReason.LOGOUT,
+    *,
+    revoked_by: AbstractBaseUser | None = None,
+    comment: str = "",
 ) -> bool:
-    """End one session. Returns whether it was active until now."""
+    """End one session. Returns whether it was active until now.
+
+    ``revoked_by`` and ``comment`` record who ended it and why, for
+    revocations from the admin or a command.
+    """
     session_uuid = (
         session_id if isinstance(session_id, uuid.UUID) else uuid.UUID(session_id)
     )
     revoked = Session.objects.filter(pk=session_uuid, revoked_at__isnull=True).update(
-        revoked_at=timezone.now(), revoke_reason=reason
+        revoked_at=timezone.now(),
+        revoke_reason=reason,
+        revoked_by=revoked_by,
+        revoke_comment=comment,
     )
     revocation_store.mark_sessions_revoked([session_uuid.hex])
     return revoked == 1
 
 
 def revoke_user_sessions(
-    user: AbstractBaseUser, reason: str = RevokeReason.LOGOUT_ALL
+    user: AbstractBaseUser,
+    reason: str = RevokeReason.LOGOUT_ALL,
+    *,
+    revoked_by: AbstractBaseUser | None = None,
+    comment: str = "",
 ) -> int:
     """End every session of ``user`` at once. Returns how many were active.
 
     Raises the user's session version, so every access and refresh token
     issued before this call is rejected on its next use, and marks the
-    session rows revoked for the admin.
+    session rows revoked for the admin, with ``revoked_by`` and ``comment``.
     """
     with transaction.atomic():
         version = _bump_session_version(user)
@@ -326,7 +341,12 @@ def revoke_user_sessions(
         session_ids = [
             session_id.hex for session_id in active.values_list("pk", flat=True)
         ]
-        count = active.update(revoked_at=timezone.now(), revoke_reason=reason)
+        count = active.update(
+            revoked_at=timezone.now(),
+            revoke_reason=reason,
+            revoked_by=revoked_by,
+            revoke_comment=comment,
+        )
     revocation_store.set_user_version(user_subject(user), version)
     revocation_store.mark_sessions_revoked(session_ids)
     return count
