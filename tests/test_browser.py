@@ -27,6 +27,7 @@ from tests.test_example_project import (  # noqa: F401 (fixtures)
     REPO_ROOT,
     example_env,
     example_server,
+    manage,
 )
 
 ARTIFACTS = REPO_ROOT / "test-artifacts"
@@ -182,5 +183,48 @@ def test_web_page_keeps_tokens_from_javascript(
             status = page.evaluate("async () => (await fetch('/api/notes/')).status")
             assert status == 401
             assert api_status(example_server, "/api/notes/", access_token) == 401
+        finally:
+            browser.close()
+
+
+def test_admin_sessions_screenshot(
+    example_server: str,  # noqa: F811
+    example_env: dict[str, str],  # noqa: F811
+) -> None:
+    """Sign in to the example's admin and capture the sessions list."""
+    sync_playwright = require_browser()
+    env = dict(example_env, DJANGO_SUPERUSER_PASSWORD="operator-demo-password")
+    manage(
+        env,
+        "createsuperuser",
+        "--noinput",
+        "--username",
+        "operator",
+        "--email",
+        "operator@example.com",
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path(), args=["--no-sandbox"]
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 560})
+            # Two sessions to list: alice logs in through the web page.
+            page.goto(example_server + "/")
+            page.fill("input[name=username]", ALICE[0])
+            page.fill("input[name=password]", ALICE[1])
+            page.click("button[type=submit]")
+            page.wait_for_selector("#notes li")
+
+            page.goto(example_server + "/admin/login/?next=/admin/jwtsafe/session/")
+            page.fill("input[name=username]", "operator")
+            page.fill("input[name=password]", "operator-demo-password")
+            page.click("input[type=submit]")
+            page.wait_for_selector("#result_list")
+            assert "alice" in page.inner_text("#result_list")
+            screenshot = ARTIFACTS / "admin-sessions.png"
+            page.screenshot(path=str(screenshot))
+            assert screenshot.stat().st_size > 1000
         finally:
             browser.close()
