@@ -30,6 +30,7 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_THROTTLE_RATES": {"ip": "20/min", "username": "5/min"},
     "FORBIDDEN_KEY_FINGERPRINTS": (),
     "DEFAULT_SCOPES": (),
+    "REFRESH_GRACE_PERIOD": timedelta(seconds=10),
     "TRANSPORT": "header",
     "ACCESS_COOKIE_NAME": "jwtsafe_access",
     "REFRESH_COOKIE_NAME": "jwtsafe_refresh",
@@ -239,6 +240,16 @@ class JWTSafeSettings:
                     "names without spaces, quotes or backslashes."
                 )
         return frozenset(value)
+
+    @property
+    def refresh_grace_period(self) -> timedelta:
+        value = self._get_timedelta("REFRESH_GRACE_PERIOD", allow_zero=True)
+        if value > timedelta(minutes=1):
+            raise ImproperlyConfigured(
+                "JWTSAFE['REFRESH_GRACE_PERIOD'] must be one minute or less: "
+                "within it, a stolen refresh token used again ends no session."
+            )
+        return value
 
     @property
     def transport(self) -> str:

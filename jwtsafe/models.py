@@ -120,6 +120,10 @@ class Session(models.Model):
     user_agent = models.CharField(max_length=512, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     refresh_token_id = models.CharField(max_length=32)
+    # The refresh token exchanged last. Presented again within
+    # REFRESH_GRACE_PERIOD of that exchange, as two browser tabs refreshing
+    # at once do, it is rejected without ending the session.
+    previous_refresh_token_id = models.CharField(max_length=32, blank=True)
     # Django's session auth hash of the user at login: an HMAC of the password
     # hash, so a password changed without save() is caught at refresh.
     auth_hash = models.CharField(max_length=128, blank=True)

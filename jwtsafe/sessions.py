@@ -279,9 +279,14 @@ def refresh_token_pair(token: str, *, request: HttpRequest | None = None) -> Tok
         revoked_at__isnull=True,
     ).update(
         refresh_token_id=new_refresh_token_id,
+        previous_refresh_token_id=claims.token_id,
         last_refreshed_at=timezone.now(),
     )
     if rotated != 1:
+        if _superseded_within_grace(session.pk, claims.token_id):
+            # Another request exchanged this token a moment ago, such as a
+            # second browser tab. The session stays; this request loses.
+            raise TokenError("refresh_superseded", claims.payload)
         # The token was already exchanged: whoever holds it now may be an
         # attacker with a stolen copy, so the whole session ends.
         revoke_session(session.id, RevokeReason.REUSE_DETECTED)
@@ -292,6 +297,19 @@ def refresh_token_pair(token: str, *, request: HttpRequest | None = None) -> Tok
     )
     _warm_cache(user, session, claims.session_version)
     return pair
+
+
+def _superseded_within_grace(session_id: uuid.UUID, token_id: str) -> bool:
+    """Return whether ``token_id`` was exchanged within the grace period."""
+    grace = jwtsafe_settings.refresh_grace_period
+    if not grace:
+        return False
+    return Session.objects.filter(
+        pk=session_id,
+        previous_refresh_token_id=token_id,
+        revoked_at__isnull=True,
+        last_refreshed_at__gte=timezone.now() - grace,
+    ).exists()
 
 
 # Revoking

@@ -47,10 +47,11 @@ def test_concurrent_refresh_has_one_winner(user):
     assert statuses.count(200) == 1, statuses
     assert statuses.count(401) == THREADS - 1, statuses
 
-    # The losers presented a token that had already been exchanged, so the
-    # session is treated as stolen and revoked, the winner's tokens included.
+    # The losers presented the token just exchanged, within
+    # REFRESH_GRACE_PERIOD, as browser tabs do: they lose, and the session
+    # and the winner's tokens stay valid.
     _, claims = split_token(tokens["refresh"])
     session = Session.objects.get(pk=claims["sid"])
-    assert session.revoke_reason == "reuse_detected"
+    assert session.revoked_at is None
     winner = next(body for status, body in results if status == 200)
-    assert APIClient().get("/whoami/", **bearer(winner["access"])).status_code == 401
+    assert APIClient().get("/whoami/", **bearer(winner["access"])).status_code == 200

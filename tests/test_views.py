@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
+from django.utils import timezone
 
 from jwtsafe.models import Session
 from tests.conftest import PASSWORD, bearer, login, split_token
@@ -119,6 +122,11 @@ class TestLogin:
         assert statuses == [401, 401, 429]
 
 
+def age_last_refresh() -> None:
+    """Move every rotation back past REFRESH_GRACE_PERIOD."""
+    Session.objects.update(last_refreshed_at=timezone.now() - timedelta(minutes=2))
+
+
 class TestRefresh:
     def test_returns_new_pair(self, client, tokens):
         response = client.post(
@@ -161,6 +169,7 @@ class TestRefresh:
         rotated = client.post(
             "/auth/refresh/", {"refresh": tokens["refresh"]}, format="json"
         ).json()
+        age_last_refresh()
         client.post("/auth/refresh/", {"refresh": tokens["refresh"]}, format="json")
         assert client.get("/whoami/", **bearer(rotated["access"])).status_code == 401
         response = client.post(
@@ -169,6 +178,31 @@ class TestRefresh:
         assert response.status_code == 401
         _, claims = split_token(tokens["refresh"])
         assert Session.objects.get(pk=claims["sid"]).revoke_reason == "reuse_detected"
+
+    def test_reuse_within_grace_keeps_the_session(self, client, tokens):
+        rotated = client.post(
+            "/auth/refresh/", {"refresh": tokens["refresh"]}, format="json"
+        ).json()
+        again = client.post(
+            "/auth/refresh/", {"refresh": tokens["refresh"]}, format="json"
+        )
+        assert again.status_code == 401
+        assert client.get("/whoami/", **bearer(rotated["access"])).status_code == 200
+        response = client.post(
+            "/auth/refresh/", {"refresh": rotated["refresh"]}, format="json"
+        )
+        assert response.status_code == 200
+
+    def test_reuse_of_older_token_revokes_within_grace(self, client, tokens):
+        first = client.post(
+            "/auth/refresh/", {"refresh": tokens["refresh"]}, format="json"
+        ).json()
+        second = client.post(
+            "/auth/refresh/", {"refresh": first["refresh"]}, format="json"
+        ).json()
+        # Two rotations back is not a concurrent tab: the session ends.
+        client.post("/auth/refresh/", {"refresh": tokens["refresh"]}, format="json")
+        assert client.get("/whoami/", **bearer(second["access"])).status_code == 401
 
     def test_missing_field_is_bad_request(self, client, db):
         response = client.post("/auth/refresh/", {}, format="json")
