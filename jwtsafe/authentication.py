@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from .conf import ACCESS_TOKEN_TYPE, jwtsafe_settings
 from .cookies import enforce_csrf
 from .exceptions import RevocationServiceUnavailable
+from .middleware import COOKIE_AUTHENTICATED
 from .sessions import RevocationUnavailable, check_session, parse_subject
 from .tokens import Claims, TokenError, verify_token
 
@@ -200,6 +201,7 @@ class JWTCookieAuthentication(JWTAuthentication):
             logger.error("Revocation state unavailable in cache and database")
             raise RevocationServiceUnavailable() from error
         enforce_csrf(request._request)
+        setattr(request._request, COOKIE_AUTHENTICATED, True)
         return (self.get_user(request, claims), claims)
 
     def _check_same_user(self, request: Request, header: Claims, cookie: str) -> None:

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import checks
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
+from django.urls import NoReverseMatch, reverse
 
 from . import keys
 from .conf import SETTING_NAMES, jwtsafe_settings
@@ -405,6 +406,7 @@ def check_setting_values() -> Iterator[checks.CheckMessage]:
         "login_throttle_rates",
         "forbidden_key_fingerprints",
         "default_scopes",
+        "refresh_grace_period",
         "transport",
         "access_cookie_name",
         "refresh_cookie_name",
@@ -578,6 +580,11 @@ def _uses_cookies() -> bool:
 
     if _setting("TRANSPORT") == "cookie":
         return True
+    try:
+        reverse("jwtsafe_cookie:login")
+        return True
+    except NoReverseMatch:
+        pass
     return any(
         isinstance(cls, type) and issubclass(cls, JWTCookieAuthentication)
         for cls in api_settings.DEFAULT_AUTHENTICATION_CLASSES
@@ -589,7 +596,17 @@ def check_cookie_security() -> Iterator[checks.CheckMessage]:
         secure = jwtsafe_settings.cookie_secure
     except ImproperlyConfigured:
         return  # Reported as jwtsafe.E017.
-    if secure or not _uses_cookies():
+    if not _uses_cookies():
+        return
+    if not secure and jwtsafe_settings.cookie_samesite == "None":
+        yield SettingError(
+            "JWTSAFE['COOKIE_SAMESITE'] is 'None' but the cookies are not "
+            "Secure, so browsers drop them.",
+            hint="Use 'Lax', or serve over HTTPS with Secure cookies.",
+            id="jwtsafe.E024",
+        )
+        return
+    if secure:
         return
     if settings.DEBUG:
         yield checks.Warning(

@@ -110,6 +110,10 @@ class LoginView(PublicTokenView):
             raise exceptions.AuthenticationFailed(
                 "Invalid username or password.", code="invalid_credentials"
             )
+        if cookies:
+            # As Django's login() flushes the previous session, a login in
+            # this browser ends the session of its current refresh cookie.
+            _revoke_cookie_sessions(request, (jwtsafe_settings.refresh_cookie_name,))
         pair = issue_token_pair(user, request=request._request)
         # Django's update_last_login receiver sets last_login here, once per
         # login; authenticated API requests never write it.
@@ -158,6 +162,24 @@ class RefreshView(PublicTokenView):
         return _pair_response(pair, request, cookies)
 
 
+def _revoke_cookie_sessions(request: Request, names: tuple[str, ...]) -> None:
+    """End the session of each token cookie in ``names`` that verifies."""
+    for name in names:
+        token = request.COOKIES.get(name)
+        if not token:
+            continue
+        token_type = (
+            REFRESH_TOKEN_TYPE
+            if name == jwtsafe_settings.refresh_cookie_name
+            else ACCESS_TOKEN_TYPE
+        )
+        try:
+            claims = verify_token(token, token_type)
+        except TokenError:
+            continue
+        revoke_session(claims.session_id, RevokeReason.LOGOUT)
+
+
 class LogoutView(TransportMixin, APIView):
     """End the session of this request's tokens.
 
@@ -176,18 +198,13 @@ class LogoutView(TransportMixin, APIView):
     def post(self, request: Request) -> Response:
         if self.uses_cookies():
             enforce_csrf(request._request)
-            for name, token_type in (
-                (jwtsafe_settings.refresh_cookie_name, REFRESH_TOKEN_TYPE),
-                (jwtsafe_settings.access_cookie_name, ACCESS_TOKEN_TYPE),
-            ):
-                token = request.COOKIES.get(name)
-                if not token:
-                    continue
-                try:
-                    cookie_claims = verify_token(token, token_type)
-                except TokenError:
-                    continue
-                revoke_session(cookie_claims.session_id, RevokeReason.LOGOUT)
+            _revoke_cookie_sessions(
+                request,
+                (
+                    jwtsafe_settings.refresh_cookie_name,
+                    jwtsafe_settings.access_cookie_name,
+                ),
+            )
             response = Response(status=status.HTTP_204_NO_CONTENT)
             clear_token_cookies(response, request._request)
             return response

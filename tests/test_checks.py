@@ -624,7 +624,14 @@ def test_process_local_cache_warns(run_checks, backend):
 
 
 def test_process_local_cache_allowed_in_debug(run_checks):
-    assert run_checks(good_jwtsafe(), DEBUG=True, CACHES=LOCAL_MEMORY) == []
+    # A URL configuration without cookie-mode views, so W007 stays quiet.
+    messages = run_checks(
+        good_jwtsafe(),
+        DEBUG=True,
+        CACHES=LOCAL_MEMORY,
+        ROOT_URLCONF="tests.router_urls",
+    )
+    assert messages == []
 
 
 def test_shared_cache_passes(run_checks):
@@ -705,8 +712,22 @@ def test_secure_cookies_pass(run_checks):
     assert messages == []
 
 
-def test_header_transport_ignores_cookie_setting(run_checks):
-    assert run_checks(good_jwtsafe(COOKIE_SECURE=False), DEBUG=False) == []
+def test_cookie_urls_alone_count_as_cookie_use(run_checks):
+    # tests.urls includes jwtsafe.cookie_urls.
+    messages = run_checks(good_jwtsafe(COOKIE_SECURE=False), DEBUG=False)
+    assert ids(messages) == ["jwtsafe.E024"]
+
+
+def test_header_only_project_ignores_cookie_setting(run_checks):
+    messages = run_checks(
+        good_jwtsafe(COOKIE_SECURE=False), DEBUG=False, ROOT_URLCONF="tests.router_urls"
+    )
+    assert messages == []
+
+
+def test_samesite_none_without_secure_fails(run_checks):
+    messages = run_checks(good_jwtsafe(COOKIE_SAMESITE="None"), DEBUG=True)
+    assert ids(messages) == ["jwtsafe.E024"]
 
 
 @pytest.mark.parametrize(

@@ -368,3 +368,41 @@ def test_logout_all_needs_csrf_and_ends_every_session(browser, user):
     assert response.status_code == 204
     assert_cookies_expired(response)
     assert APIClient().get(PROTECTED, **bearer(other_session)).status_code == 401
+
+
+# Browsers with several tabs, and other people's caches
+
+
+def test_two_tabs_refreshing_keep_the_session(browser, user):
+    browser.log_in(user)
+    old_refresh = browser.cookie(REFRESH_COOKIE)
+    assert browser.post("/web/auth/refresh/").status_code == 200
+    new_refresh = browser.cookie(REFRESH_COOKIE)
+
+    # The second tab sent the same cookie a moment later.
+    browser.client.cookies[REFRESH_COOKIE] = old_refresh
+    assert browser.post("/web/auth/refresh/").status_code == 401
+
+    browser.client.cookies[REFRESH_COOKIE] = new_refresh
+    assert browser.post("/web/auth/refresh/").status_code == 200
+    assert browser.get(PROTECTED).status_code == 200
+
+
+def test_cookie_response_is_private(browser, user):
+    browser.log_in(user)
+    response = browser.get(PROTECTED)
+    assert "Cookie" in response["Vary"]
+    assert "private" in response["Cache-Control"]
+
+
+def test_header_response_not_marked(user):
+    response = APIClient().get(PROTECTED, **bearer(issue_token_pair(user).access))
+    assert "private" not in response.get("Cache-Control", "")
+
+
+def test_second_login_ends_first_session(browser, user, other_user):
+    browser.log_in(user)
+    first_access = browser.cookie(ACCESS_COOKIE)
+    browser.log_in(other_user)
+    assert APIClient().get(PROTECTED, **bearer(first_access)).status_code == 401
+    assert browser.get(PROTECTED).json() == {"user": str(other_user.pk)}
