@@ -15,6 +15,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
@@ -94,6 +95,8 @@ def _confirm_revocation(
         "action": action,
         "targets": targets,
         "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
+        # "Select all" across pages: the action then gets every row.
+        "select_across": request.POST.get("select_across") == "1",
         "action_checkbox_name": ACTION_CHECKBOX_NAME,
     }
     return None, TemplateResponse(request, "admin/jwtsafe/revoke.html", context)
@@ -119,20 +122,18 @@ class SessionAdmin(RevokeSessionsMixin, admin.ModelAdmin):  # type: ignore[type-
     ]
     list_filter = [StateFilter, ("user", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["user"]
-    search_fields = ["user__username", "user__email"]
+    search_fields = ()
     date_hierarchy = "created_at"
     actions = ["revoke_selected", "revoke_users"]
     fields = SESSION_FIELDS
     readonly_fields = SESSION_FIELDS
 
     def get_search_fields(self, request: HttpRequest) -> list[str]:
-        # A custom user model may lack username or email.
-        user_fields = {field.name for field in get_user_model()._meta.get_fields()}
-        return [
-            lookup
-            for lookup in self.search_fields
-            if lookup.split("__")[1] in user_fields
-        ]
+        # The user model's own login and email fields, whatever their names.
+        user_model = get_user_model()
+        names = [user_model.USERNAME_FIELD, user_model.get_email_field_name()]
+        user_fields = {field.name for field in user_model._meta.get_fields()}
+        return [f"user__{name}" for name in dict.fromkeys(names) if name in user_fields]
 
     @admin.display(description=_("state"))
     def state_label(self, session: Session) -> str:
@@ -146,12 +147,26 @@ class SessionAdmin(RevokeSessionsMixin, admin.ModelAdmin):  # type: ignore[type-
         return False
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
-        # Rows go with their user or through jwtsafe_prune. Deleting a user
-        # from the admin needs the delete permission on their sessions,
-        # which Django's default permissions give.
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)
         return dict(actions)
+
+    def delete_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        # Rows go only with their user or through jwtsafe_prune. A session
+        # is ended by revoking it, which records who did it and why. The
+        # delete permission remains, because deleting a user from the admin
+        # deletes their session rows and Django checks it for them.
+        raise PermissionDenied
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> Any:
+        extra_context = {**(extra_context or {}), "show_delete": False}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.action(description=_("Revoke selected sessions"), permissions=["revoke"])
     def revoke_selected(

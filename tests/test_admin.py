@@ -148,6 +148,45 @@ def test_revoke_selected_takes_effect_at_once(operator, user):
     assert "Revoked 1 session(s)." in listing.content.decode()
 
 
+def test_select_across_pages_revokes_every_session(operator, user):
+    pairs = [issue_token_pair(user) for _ in range(3)]
+    client = admin_client(operator)
+    # The changelist shows one page; "select all" sends its ids and
+    # select_across, and the confirmation page must carry both.
+    first = client.post(
+        SESSIONS_URL,
+        {
+            "action": "revoke_selected",
+            "_selected_action": [pairs[0].session_id],
+            "select_across": "1",
+        },
+    )
+    assert b'name="select_across"' in first.content
+    client.post(
+        SESSIONS_URL,
+        {
+            "action": "revoke_selected",
+            "_selected_action": [pairs[0].session_id],
+            "select_across": "1",
+            "apply": "1",
+            "reason": "all of them",
+        },
+    )
+    for pair in pairs:
+        assert api_status(pair.access) == 401
+
+
+def test_sessions_cannot_be_deleted(make_user, user):
+    superuser = make_user(username="root", is_staff=True, is_superuser=True)
+    pair = issue_token_pair(user)
+    client = admin_client(superuser)
+    url = f"{SESSIONS_URL}{pair.session_id}/delete/"
+    assert client.post(url, {"post": "yes"}).status_code == 403
+    assert Session.objects.filter(pk=pair.session_id).exists()
+    detail = client.get(f"{SESSIONS_URL}{pair.session_id}/change/")
+    assert b"deletelink" not in detail.content
+
+
 def test_revoke_users_ends_every_session(operator, user):
     first = issue_token_pair(user)
     second = issue_token_pair(user)
@@ -275,11 +314,29 @@ def test_revoke_command_all_needs_confirmation(user, other_user):
 
 
 @pytest.mark.parametrize(
-    "args", [["--session", "not-a-uuid"], ["--session", "0" * 32], ["--user", "nobody"]]
+    "args",
+    [
+        ["--session", "not-a-uuid"],
+        ["--session", "0" * 32],
+        ["--user", "nobody"],
+        ["--user", "pk:abc"],
+        ["--session", "", "--yes"],
+        ["--user", "", "--yes"],
+        ["--user", "pk:", "--yes"],
+        ["--user", "alice", "--reason", " "],
+    ],
 )
-def test_revoke_command_rejects_unknown_target(db, args):
+def test_revoke_command_rejects_bad_target(user, other_user, args):
+    pair = issue_token_pair(other_user)
     with pytest.raises(CommandError):
         command("jwtsafe_revoke", *args)
+    assert api_status(pair.access) == 200
+
+
+@pytest.mark.parametrize("days", ["-5", "3000000"])
+def test_prune_rejects_bad_retention(db, days):
+    with pytest.raises(CommandError):
+        command("jwtsafe_prune", "--retention-days", days)
 
 
 def test_prune_deletes_only_old_rows(user):

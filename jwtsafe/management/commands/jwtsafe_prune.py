@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from jwtsafe.models import Session
 
 DEFAULT_RETENTION_DAYS = 30
+# A century: longer retention overflows date arithmetic and keeps every row.
+MAX_RETENTION_DAYS = 36500
 
 
 class Command(BaseCommand):
@@ -29,7 +31,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        days = max(0, options["retention_days"])
+        days = options["retention_days"]
+        if not 0 <= days <= MAX_RETENTION_DAYS:
+            raise CommandError(
+                f"--retention-days must be from 0 to {MAX_RETENTION_DAYS}."
+            )
         cutoff = timezone.now() - timedelta(days=days)
         deleted, _ = Session.objects.filter(expires_at__lt=cutoff).delete()
         self.stdout.write(

@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from jwtsafe.models import RevokeReason, Session
@@ -37,10 +38,13 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        reason = options["reason"]
-        if options["session"]:
+        reason = options["reason"].strip()
+        if not reason:
+            raise CommandError("--reason must not be empty.")
+        # An empty --session or --user is a mistake, never a request for --all.
+        if options["session"] is not None:
             self._revoke_session(options["session"], reason)
-        elif options["user"]:
+        elif options["user"] is not None:
             user = self._find_user(options["user"])
             count = revoke_user_sessions(user, RevokeReason.COMMAND, comment=reason)
             self.stdout.write(f"Revoked {count} session(s) of user {user.pk}.")
@@ -70,9 +74,11 @@ class Command(BaseCommand):
             lookup = {"pk": value[3:]}
         else:
             lookup = {model.USERNAME_FIELD: value}
+        if not value or lookup.get("pk") == "":
+            raise CommandError("--user must not be empty.")
         try:
             return model._default_manager.get(**lookup)
-        except (model.DoesNotExist, ValueError):
+        except (model.DoesNotExist, ValueError, ValidationError):
             raise CommandError(f"User {value!r} not found.") from None
 
     def _revoke_everything(self, reason: str) -> None:
