@@ -218,6 +218,35 @@ def check_key_roles_distinct() -> Iterator[checks.CheckMessage]:
             hint="Set VERIFYING_KEY to the public key only.",
             id="jwtsafe.E005",
         )
+    elif not keys.is_key_pair(signing, verifying):
+        yield SettingError(
+            "JWTSAFE['VERIFYING_KEY'] is not the public key of SIGNING_KEY, "
+            "so no token would verify.",
+            hint="Derive VERIFYING_KEY from SIGNING_KEY, or generate both with "
+            "'python manage.py jwtsafe_keygen'.",
+            id="jwtsafe.E005",
+        )
+
+
+# Settings whose values go out in tokens, responses or cookies.
+PUBLISHED_SETTINGS = ("ISSUER", "AUDIENCE", "KEY_ID", "REALM")
+
+
+def check_key_not_published() -> Iterator[checks.CheckMessage]:
+    signing = _setting("SIGNING_KEY")
+    if not isinstance(signing, (str, bytes)) or len(signing) < 8:
+        return
+    secret = keys.key_bytes(signing)
+    for name in PUBLISHED_SETTINGS:
+        value = _setting(name)
+        if isinstance(value, (str, bytes)) and secret in keys.key_bytes(value):
+            yield SettingError(
+                f"JWTSAFE[{name!r}] contains the signing key, and it is sent "
+                "in every token or response.",
+                hint=f"Replace the signing key at once, and set {name} to its "
+                "own value. " + KEYGEN_HINT,
+                id="jwtsafe.E005",
+            )
 
 
 def check_forbidden_fingerprints() -> Iterator[checks.CheckMessage]:
@@ -243,7 +272,8 @@ def check_asymmetric_keys() -> Iterator[checks.CheckMessage]:
             if keys.looks_like_pem(value) or keys.is_public_key(value):
                 yield SettingError(
                     f"JWTSAFE[{name!r}] is a public or PEM key but ALGORITHM is "
-                    f"{algorithm}. Anyone with the public key could sign tokens.",
+                    f"{_describe(algorithm, ALGORITHM_PATTERN)}. Anyone with "
+                    "the public key could sign tokens.",
                     hint="Use an asymmetric ALGORITHM such as ES256 with a PEM "
                     "key, or an HMAC secret with an HS algorithm, never both.",
                     id="jwtsafe.E011",
@@ -436,20 +466,36 @@ def check_setting_references() -> Iterator[checks.CheckMessage]:
         field_name = jwtsafe_settings.user_id_field
     except ImproperlyConfigured:
         return  # Reported by check_setting_values.
+    # The values are not quoted: they may be a key pasted in by mistake.
     if alias not in settings.CACHES:
         yield SettingError(
-            f"JWTSAFE['CACHE_ALIAS'] is {alias!r}, which is not in CACHES.",
+            "JWTSAFE['CACHE_ALIAS'] names no cache in CACHES.",
             hint="Name a django-redis cache from CACHES.",
             id="jwtsafe.E017",
         )
     if field_name != "pk":
+        user_model = get_user_model()
         try:
-            get_user_model()._meta.get_field(field_name)
+            field = user_model._meta.get_field(field_name)
         except FieldDoesNotExist:
+            field = None
+        # Tokens name the user by this field, so it must identify one user,
+        # and be public: it is written into every token.
+        usable = (
+            field is not None
+            and getattr(field, "concrete", False)
+            and not field.is_relation
+            and (
+                getattr(field, "primary_key", False) or getattr(field, "unique", False)
+            )
+            and field.name != "password"
+        )
+        if not usable:
             yield SettingError(
-                f"JWTSAFE['USER_ID_FIELD'] is {field_name!r}, which is not a "
-                "field of the user model.",
-                hint="Use 'pk' or the name of a unique field that never changes.",
+                "JWTSAFE['USER_ID_FIELD'] is not a unique, concrete field of "
+                "the user model, so one user's token could name another.",
+                hint="Use 'pk', or a unique field that never changes, such as "
+                "a UUID column.",
                 id="jwtsafe.E017",
             )
 
@@ -722,6 +768,7 @@ STARTUP_CHECKS: list[Check] = [
     check_hmac_key_strength,
     check_key_not_django_secret,
     check_key_roles_distinct,
+    check_key_not_published,
     check_forbidden_fingerprints,
     check_asymmetric_keys,
     check_algorithm,
@@ -791,11 +838,23 @@ UNCHECKED_COMMANDS = frozenset(
 def _is_unchecked_command() -> bool:
     """Return whether this process runs one of ``UNCHECKED_COMMANDS``.
 
-    Only the first argument is read, so a project's management script may
-    have any name. Every other process, ``runserver --skip-checks``,
-    ``testserver`` and ``shell`` included, gets the startup checks.
+    The command must be the first argument, and Django's management utility
+    must be what is setting Django up, whatever the script is called. Every
+    other process, ``runserver --skip-checks``, ``testserver``, ``shell``
+    and a server started with ``check`` as its first argument included,
+    gets the startup checks.
     """
-    return len(sys.argv) > 1 and sys.argv[1] in UNCHECKED_COMMANDS
+    if len(sys.argv) < 2 or sys.argv[1] not in UNCHECKED_COMMANDS:
+        return False
+    frame = sys._getframe()
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "execute" and code.co_filename.endswith(
+            os.path.join("django", "core", "management", "__init__.py")
+        ):
+            return True
+        frame = frame.f_back  # type: ignore[assignment]
+    return False
 
 
 def enforce_startup_checks() -> None:
@@ -812,5 +871,6 @@ def enforce_startup_checks() -> None:
     if errors:
         details = "\n".join(str(error) for error in errors)
         raise ImproperlyConfigured(
-            f"Invalid jwtsafe settings, so the process cannot start:\n{details}"
+            f"Invalid jwtsafe settings, so the process cannot start:\n{details}\n"
+            "Run 'python manage.py check' to list every problem."
         )

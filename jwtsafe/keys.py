@@ -39,13 +39,16 @@ ALLOWED_EC_CURVES = frozenset({"secp256r1", "secp384r1", "secp521r1"})
 MIN_ESTIMATED_ENTROPY_BITS = 128
 
 # A key with fewer distinct characters than this is not random: 32 random
-# bytes written as hex use about 15 of 16 hex digits, as base64 about 30.
-MIN_DISTINCT_CHARACTERS = 10
+# bytes written as hex use about 15 of 16 hex digits, as base64 about 30. A
+# random 256-bit number in decimal misses one of its 10 digits about 3 times
+# in 1,000, so the minimum is below 10.
+MIN_DISTINCT_CHARACTERS = 8
 
 # A substring this long that occurs twice is a repeat, not chance: in 32
-# random bytes written as hex (16 symbols), any one pair of 8-character
-# substrings matches with probability 16**-8, about 2e-10.
-MIN_REPEAT_LENGTH = 8
+# random bytes written as hex (16 symbols), any one pair of 10-character
+# substrings matches with probability 16**-10, about 1e-12. At 8, about one
+# hex key in 3 million failed.
+MIN_REPEAT_LENGTH = 10
 
 # Words that people build signing keys from, looked for beside zxcvbn's
 # dictionaries of passwords, English words and names, at rank 1,000.
@@ -67,16 +70,21 @@ CONSTANT_DIGITS = (
 )
 MIN_CONSTANT_DIGITS = 8
 
-# Only the first characters of a longer key are estimated, because zxcvbn's
-# matching takes time that grows with the square of the length. A key whose
-# first 256 characters carry 128 bits is strong whatever follows.
+# Only the first characters of a longer key are estimated: a key whose
+# first 256 characters carry 128 bits is strong whatever follows. zxcvbn's
+# matching of 128 random printable characters took seconds here, and of 64
+# about 60 ms, so the key is matched in chunks of 64.
 MAX_ESTIMATED_CHARACTERS = 256
+CHUNK_CHARACTERS = 64
+
+# Characters that cannot be seen but change a key: BOMs and zero-width marks.
+INVISIBLE = "\ufeff\u200b\u200c\u200d\u2060\u00ad"
 
 # Letters from other scripts that look like Latin ones, folded to Latin
 # before looking for words: "Асmе" in Cyrillic reads as "Acme".
 LOOK_ALIKES = str.maketrans(
-    "АВЕЅІЈКМНОРСТХУаеіјосрхуѕԁһӏΑΒΕΖΗΙΚΜΝΟΡΤΥΧαικνορτυχ",
-    "ABESIJKMHOPCTXYaeijocpxysdhlABEZHIKMNOPTYXaiknoptux",
+    "АВЕЅІЈКМНОРСТХУаеіјосрхуѕԁһӏΑΒΕΖΗΙΚΜΝΟΡΤΥΧαικνορτυχօեıɑԝԛ",
+    "ABESIJKMHOPCTXYaeijocpxysdhlABEZHIKMNOPTYXaiknoptuxoeiawq",
 )
 
 # Patterns shorter than this are not used. zxcvbn charges at least 50
@@ -84,17 +92,40 @@ LOOK_ALIKES = str.maketrans(
 # than they are, and a short word saves a person's key only a few bits.
 MIN_MATCH_LENGTH = 3
 
+# A key whose letters are at least this share dictionary words of at least
+# PASSPHRASE_MIN_WORD letters, with at least PASSPHRASE_MIN_WORDS of them,
+# is a passphrase. Random base64 and hex keys stay far below this share.
+PASSPHRASE_WORD_SHARE = 0.75
+PASSPHRASE_MIN_WORD = 3
+PASSPHRASE_MIN_WORDS = 4
+PASSPHRASE_MIN_LETTERS = 16
+
 # zxcvbn's cardinality for characters outside ASCII.
 NON_ASCII_CARDINALITY = 100
 
 # Digests that people derive keys with, applied to a common word.
-DIGESTS = ("md5", "sha1", "sha256", "sha384", "sha512")
+DIGESTS = (
+    "md5",
+    "sha1",
+    "sha224",
+    "sha256",
+    "sha384",
+    "sha512",
+    "sha3_256",
+    "sha3_512",
+    "blake2b",
+    "blake2s",
+)
 # A key that is the digest of a guessable word costs this many bits: the
 # word's guesses, which the password list bounds by 2**15, plus the choice
 # of digest and encoding.
 DIGEST_OF_WORD_BITS = 20.0
 
 HEX = re.compile(r"[0-9a-fA-F]+")
+# An OpenSSH public key type anywhere in the key, as in authorized_keys.
+SSH_KEY_TYPE = re.compile(
+    rb"(?:^|\s)(?:ssh-|ecdsa-sha2-|sk-ssh-|sk-ecdsa-)[\w@.-]+ AAAA"
+)
 BASE64 = re.compile(r"[A-Za-z0-9+/_-]+={0,2}")
 
 # The fingerprint is an HMAC under this public label, so two environments
@@ -145,6 +176,9 @@ PUBLISHED_SECRETS = frozenset(
         "default",
         "hs256-secret",
         "qwertyuiopasdfghjklzxcvbnm123456",
+        # The sample keys of the FastAPI and Spring Security JWT tutorials.
+        "09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7",
+        "404e635266556a586e3272357538782f413f4428472b4b6250645367566b5970",
         "django-insecure",
         # The development key that jwtsafe's example project once shipped.
         "b2e38579273dbdbd694dbe3c8783c755eddcdecfa5ffbd0c8c5b97c693bd6a79",
@@ -186,7 +220,8 @@ def fingerprint(key: str | bytes) -> str:
     if public is not None:
         material = public
     else:
-        material = material.strip().rstrip(b"\0")
+        cleaned = _clean_text(_key_text(material)).rstrip("\0")
+        material = key_bytes(cleaned)
     digest = hmac.new(FINGERPRINT_LABEL, material, hashlib.sha256).hexdigest()
     return FINGERPRINT_PREFIX + digest[:32]
 
@@ -228,7 +263,7 @@ def _hmac_forms(key: bytes, algorithm: str) -> set[bytes]:
 
 
 def is_published_secret(key: str | bytes) -> bool:
-    text = _key_text(key).strip().lower()
+    text = _clean_text(_key_text(key)).lower()
     return text in PUBLISHED_SECRETS or text.startswith(PUBLISHED_PREFIXES)
 
 
@@ -272,20 +307,71 @@ def estimate_entropy_bits(key: str | bytes) -> float:
     scores as that text or word. It is an estimate in the manner of zxcvbn,
     which counts every character outside a pattern as random.
     """
-    text = _key_text(key).strip()[:MAX_ESTIMATED_CHARACTERS]
+    text = _clean_text(_key_text(key))[:MAX_ESTIMATED_CHARACTERS]
     if not text:
         return 0.0
-    bits = _estimate_text_bits(text)
+    bits = _estimate_in_chunks(text)
     for decoded in _decodings(text):
         if _is_digest_of_common_word(decoded):
             return min(bits, DIGEST_OF_WORD_BITS)
         try:
-            decoded_text = decoded.decode("utf-8")
+            decoded_text = _clean_text(decoded.decode("utf-8"))
         except UnicodeDecodeError:
             continue
-        if decoded_text.isprintable():
-            bits = min(bits, _estimate_text_bits(decoded_text))
+        if decoded_text and decoded_text.isprintable():
+            bits = min(bits, _estimate_in_chunks(decoded_text))
     return bits
+
+
+def _is_passphrase(key: str | bytes) -> bool:
+    """Return whether dictionary words make up most of the key's letters.
+
+    The estimate charges each word by its rank alone, so a long sentence of
+    common words scores as if its words were chosen at random. Grammar makes
+    it far more predictable, which nothing here measures.
+    """
+    from zxcvbn import matching
+
+    text = _clean_text(_key_text(key))[:MAX_ESTIMATED_CHARACTERS]
+    letters = [index for index, character in enumerate(text) if character.isalpha()]
+    if len(letters) < PASSPHRASE_MIN_LETTERS:
+        return False
+    covered: set[int] = set()
+    words = 0
+    for start in range(0, len(text), CHUNK_CHARACTERS):
+        chunk = text[start : start + CHUNK_CHARACTERS]
+        for match in matching.omnimatch(_fold(chunk), _dictionaries()):
+            length = match["j"] - match["i"] + 1
+            if match["pattern"] == "dictionary" and length >= PASSPHRASE_MIN_WORD:
+                covered.update(range(start + match["i"], start + match["j"] + 1))
+                words += 1
+    share = len(covered.intersection(letters)) / len(letters)
+    return words >= PASSPHRASE_MIN_WORDS and share >= PASSPHRASE_WORD_SHARE
+
+
+def _fold(text: str) -> str:
+    # Each character is normalised on its own, so that positions match.
+    return "".join(
+        (unicodedata.normalize("NFKC", character) or character)[0] for character in text
+    ).translate(LOOK_ALIKES)
+
+
+def _clean_text(text: str) -> str:
+    """Remove what surrounds a key by accident: whitespace, BOMs and quotes."""
+    return text.strip(INVISIBLE + " \t\r\n\x0b\x0c\xa0").strip("\"'").strip()
+
+
+def _estimate_in_chunks(text: str) -> float:
+    """Estimate ``text`` in chunks of ``CHUNK_CHARACTERS``, summing the bits.
+
+    zxcvbn's matching slows down sharply with length, so a long key is
+    estimated piece by piece. A pattern across two chunks is missed, which
+    only makes such keys score higher.
+    """
+    return sum(
+        _estimate_text_bits(text[start : start + CHUNK_CHARACTERS])
+        for start in range(0, len(text), CHUNK_CHARACTERS)
+    )
 
 
 def _key_text(key: str | bytes) -> str:
@@ -300,9 +386,8 @@ def _key_text(key: str | bytes) -> str:
 def _estimate_text_bits(text: str) -> float:
     from zxcvbn import matching, scoring
 
-    folded = unicodedata.normalize("NFKC", text).translate(LOOK_ALIKES)
-    if len(folded) != len(text):
-        folded = text.translate(LOOK_ALIKES)
+    # Each character is normalised on its own, so that positions match.
+    folded = _fold(text)
     matches = matching.omnimatch(folded, _dictionaries())
 
     counts = Counter(text)
@@ -344,16 +429,31 @@ def _cardinality(text: str) -> int:
 
 
 def _decodings(text: str) -> list[bytes]:
-    """Return what ``text`` decodes to as hex and as base64, where it does."""
+    """Return what ``text`` decodes to as hex and as base64, where it does.
+
+    The forms that tools print are read too: ``sha256sum`` lines, a ``0x``
+    prefix, bytes separated by colons or spaces, and base64 wrapped in lines.
+    """
+    compact = text.split("  ", 1)[0]  # "<digest>  -" from sha256sum
+    compact = compact.removeprefix("0x").removeprefix("0X")
+    compact = re.sub(r"[\s:]", "", compact)
     decoded = []
-    if len(text) >= 16 and HEX.fullmatch(text) and len(text) % 2 == 0:
-        decoded.append(bytes.fromhex(text))
-    if len(text) >= 16 and BASE64.fullmatch(text):
-        standard = text.replace("-", "+").replace("_", "/")
+    if len(compact) >= 16 and HEX.fullmatch(compact) and len(compact) % 2 == 0:
+        decoded.append(bytes.fromhex(compact))
+    if len(compact) >= 16 and BASE64.fullmatch(compact):
+        standard = compact.replace("-", "+").replace("_", "/")
         try:
             decoded.append(base64.b64decode(standard + "=" * (-len(standard) % 4)))
         except ValueError:
             pass
+    # A digest written as hex, then encoded again as base64.
+    for value in list(decoded):
+        try:
+            inner = value.decode("ascii")
+        except UnicodeDecodeError:
+            continue
+        if HEX.fullmatch(inner) and len(inner) % 2 == 0:
+            decoded.append(bytes.fromhex(inner))
     return decoded
 
 
@@ -373,9 +473,17 @@ def _common_word_digests(size: int) -> frozenset[bytes]:
     with gzip.open(path, "rt", encoding="utf-8") as lines:
         words = {line.strip() for line in lines}
     words |= PUBLISHED_SECRETS | set(KEY_WORDS)
-    return frozenset(
-        hashlib.new(name, word.encode()).digest() for word in words for name in names
-    )
+    # As typed: capitalised, and with the newline that "echo ... |" adds.
+    inputs = {variant for word in words for variant in (word, word.capitalize())}
+    inputs |= {value + "\n" for value in inputs}
+    digests = set()
+    for name in names:
+        for value in inputs:
+            digest = hashlib.new(name, value.encode()).digest()
+            digests.add(digest)
+            if name == "sha256":
+                digests.add(hashlib.sha256(digest).digest())
+    return frozenset(digests)
 
 
 def _is_digest_of_common_word(data: bytes) -> bool:
@@ -391,6 +499,11 @@ def weakness(key: str | bytes) -> str | None:
         return f"it uses fewer than {MIN_DISTINCT_CHARACTERS} distinct characters"
     if _has_repeat(data):
         return f"it repeats a run of {MIN_REPEAT_LENGTH} or more characters"
+    if _is_passphrase(data):
+        return (
+            "it is made of dictionary words, and sentences are far easier to "
+            "guess than their length suggests"
+        )
     bits = estimate_entropy_bits(data)
     if bits < MIN_ESTIMATED_ENTROPY_BITS:
         return (
@@ -423,22 +536,45 @@ def is_encrypted_pem(key: str | bytes) -> bool:
 def is_public_key(key: str | bytes) -> bool:
     """Return whether ``key`` is a public key in a form other than PEM.
 
-    An HMAC key that is a public key, as an OpenSSH line, a JWK or base64
-    DER, lets anyone who has the public key sign tokens.
+    An HMAC key that is a public key, as an OpenSSH line or blob, a JWK, or
+    DER as raw bytes, base64 or hex, lets anyone who has the public key sign
+    tokens.
     """
     data = key_bytes(key).strip()
-    if data.startswith((b"ssh-", b"ecdsa-sha2-")):
+    if SSH_KEY_TYPE.search(data):
         return True
-    if data.startswith(b"{") and b'"kty"' in data:
+    if data.startswith(b"{") and re.search(rb"[\"']kty[\"']", data):
         return True
-    if BASE64.fullmatch(data.decode("latin-1")):
+    compact = re.sub(rb"\s", b"", data)
+    candidates = [data]
+    try:
+        candidates.append(base64.b64decode(compact + b"=" * (-len(compact) % 4)))
+    except ValueError:
+        pass
+    if HEX.fullmatch(compact.decode("latin-1")) and len(compact) % 2 == 0:
+        candidates.append(bytes.fromhex(compact.decode("ascii")))
+    for candidate in candidates:
+        # The OpenSSH wire format starts with the length of its type name.
+        if candidate.startswith(b"\x00\x00\x00") and b"ssh-" in candidate[:24]:
+            return True
         try:
-            der = base64.b64decode(data + b"=" * (-len(data) % 4))
-            serialization.load_der_public_key(der)
-        except ValueError:
-            return False
+            serialization.load_der_public_key(candidate)
+        except (ValueError, TypeError):
+            continue
         return True
     return False
+
+
+def is_key_pair(private: str | bytes, public: str | bytes) -> bool:
+    """Return whether ``public`` is the public key of ``private``.
+
+    True when either does not load, which other checks report.
+    """
+    private_der = load_public_key_der(key_bytes(private))
+    public_der = load_public_key_der(key_bytes(public))
+    if private_der is None or public_der is None:
+        return True
+    return private_der == public_der
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import secrets
+import string
 import sys
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -76,6 +77,27 @@ GUESSABLE_KEYS = [
     ),
     pytest.param(b"mysupersecretpassword123".hex(), id="hex-of-text"),
     pytest.param("3141592653589793238462643383279502884197", id="digits-of-pi"),
+    pytest.param(
+        "this-is-a-very-long-and-secure-secret-key-for-signing-jwt-tokens-in-production",
+        id="long-sentence",
+    ),
+    pytest.param(
+        "09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7",
+        id="fastapi-tutorial-key",
+    ),
+    pytest.param(
+        base64.b64encode(b"mysupersecretpassword123\n").decode(), id="echo-base64"
+    ),
+    pytest.param(
+        hashlib.sha256(b"password\n").hexdigest() + "  -", id="sha256sum-line"
+    ),
+    pytest.param(
+        ":".join(f"{b:02x}" for b in hashlib.sha3_256(b"Password").digest()),
+        id="sha3-with-colons",
+    ),
+    pytest.param(
+        "\ufeffdjango-insecure-" + secrets.token_urlsafe(30), id="bom-django-insecure"
+    ),
 ]
 
 RANDOM_KEYS = [
@@ -586,6 +608,33 @@ def test_audience_list_names_the_type(run_checks):
     assert "not a string" in messages[0].msg
 
 
+@pytest.mark.parametrize("field", ["first_name", "password", "groups", "is_active"])
+def test_non_unique_user_id_field_fails(check_ids, field):
+    assert check_ids(USER_ID_FIELD=field) == ["jwtsafe.E017"]
+
+
+@pytest.mark.parametrize("name", ["KEY_ID", "ISSUER", "AUDIENCE", "REALM"])
+def test_key_in_published_setting_fails(check_ids, name):
+    assert "jwtsafe.E005" in check_ids(**{name: STRONG_KEY})
+
+
+def test_key_pair_mismatch_fails(check_ids, p256):
+    other = ec.generate_private_key(ec.SECP256R1())
+    found = check_ids(
+        ALGORITHM="ES256",
+        SIGNING_KEY=private_pem(p256),
+        VERIFYING_KEY=public_pem(other),
+    )
+    assert found == ["jwtsafe.E005"]
+
+
+def test_long_random_key_checked_quickly(check_ids):
+    # 256 random printable characters, matched by zxcvbn in chunks.
+    alphabet = string.ascii_letters + string.digits + string.punctuation
+    key = "".join(secrets.choice(alphabet) for _ in range(256))
+    assert check_ids(SIGNING_KEY=key) == []
+
+
 def test_unknown_setting_name_fails(run_checks):
     messages = run_checks(good_jwtsafe(FORBIDDEN_KEY_FINGERPRINT=[]))
     assert ids(messages) == ["jwtsafe.E021"]
@@ -893,21 +942,14 @@ def test_server_startup_ignores_warnings(server_argv):
         checks.enforce_startup_checks()
 
 
-@pytest.mark.parametrize(
-    "argv",
-    [
-        ["manage.py", "check"],
-        ["/usr/bin/django-admin", "check", "--deploy"],
-        ["manage", "jwtsafe_keygen"],
-        ["manage.py", "jwtsafe_fingerprint", "--stdin"],
-        ["manage.py", "help"],
-    ],
-    ids=["check", "django-admin-check", "keygen", "fingerprint", "help"],
-)
-def test_key_commands_start_with_weak_key(monkeypatch, argv):
-    monkeypatch.setattr(sys, "argv", argv)
+@pytest.mark.parametrize("command", ["check", "help", "jwtsafe_keygen"])
+def test_command_name_alone_does_not_skip_checks(monkeypatch, command):
+    # A server started with "check" as its first argument is not Django's
+    # management utility, so the checks still run.
+    monkeypatch.setattr(sys, "argv", ["serve.py", command])
     with override_settings(JWTSAFE=good_jwtsafe(SIGNING_KEY="mysecret123")):
-        checks.enforce_startup_checks()
+        with pytest.raises(ImproperlyConfigured):
+            checks.enforce_startup_checks()
 
 
 @pytest.mark.parametrize(

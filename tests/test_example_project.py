@@ -193,6 +193,18 @@ def test_check_stops_a_chosen_key(example_env: dict[str, str]) -> None:
     assert CHOSEN_KEY not in result.stdout + result.stderr
 
 
+@pytest.mark.parametrize(
+    "command", [["jwtsafe_keygen"], ["jwtsafe_fingerprint"], ["help", "check"]]
+)
+def test_key_commands_run_with_a_chosen_key(
+    example_env: dict[str, str], command: list[str]
+) -> None:
+    example_env["JWTSAFE_SIGNING_KEY"] = CHOSEN_KEY
+    result = run_manage(example_env, *command)
+    assert result.returncode == 0, result.stderr
+    assert CHOSEN_KEY not in result.stdout + result.stderr
+
+
 def test_runserver_stops_a_chosen_key(example_env: dict[str, str]) -> None:
     example_env["JWTSAFE_SIGNING_KEY"] = CHOSEN_KEY
     port = _free_port()

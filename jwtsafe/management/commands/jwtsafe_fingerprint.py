@@ -40,7 +40,9 @@ class Command(BaseCommand):
             self.stdout.write(keys.fingerprint(key))
             return
 
-        configured = getattr(settings, "JWTSAFE", {})
+        configured = getattr(settings, "JWTSAFE", None)
+        if not isinstance(configured, dict):
+            configured = {}
         found = False
         for name in ("SIGNING_KEY", "VERIFYING_KEY"):
             value = configured.get(name)

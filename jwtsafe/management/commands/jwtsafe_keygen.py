@@ -53,14 +53,17 @@ class Command(BaseCommand):
         )
 
     def _configured_algorithm(self) -> str:
-        configured = getattr(settings, "JWTSAFE", {})
+        configured = getattr(settings, "JWTSAFE", None)
+        if not isinstance(configured, dict):
+            configured = {}
         algorithm = configured.get("ALGORITHM", "HS256")
-        if algorithm not in keys.SUPPORTED_ALGORITHMS:
+        # The value is not quoted: it may be a key pasted in by mistake.
+        if not isinstance(algorithm, str) or algorithm not in keys.SUPPORTED_ALGORITHMS:
             raise CommandError(
-                f"JWTSAFE['ALGORITHM'] is {algorithm!r}, which jwtsafe does not "
-                "accept. Pass --algorithm, such as --algorithm HS256."
+                "JWTSAFE['ALGORITHM'] is not an algorithm that jwtsafe accepts. "
+                "Pass --algorithm, such as --algorithm HS256."
             )
-        return str(algorithm)
+        return algorithm
 
 
 def hmac_secret(algorithm: str) -> str:
