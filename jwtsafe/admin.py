@@ -179,7 +179,7 @@ class SessionAdmin(RevokeSessionsMixin, admin.ModelAdmin):  # type: ignore[type-
             queryset,
             "revoke_selected",
             "Revoke sessions",
-            [str(session) for session in sessions],
+            [f"session {session.id} of {session.user}" for session in sessions],
         )
         if page is not None:
             return page
