@@ -95,6 +95,23 @@ def _log_rejection(reason: str, claims: Any = None) -> None:
     )
 
 
+def verify_access_token(raw_token: str) -> Claims:
+    """Verify an access token and its session, raising ``TokenError`` on failure.
+
+    Raises ``RevocationServiceUnavailable`` (503) when neither the cache nor
+    the database can say whether the session is revoked, so an outage never
+    lets a revoked token through.
+    """
+    try:
+        claims = verify_token(raw_token, ACCESS_TOKEN_TYPE)
+        parse_subject(claims.subject)
+        check_session(claims)
+    except RevocationUnavailable as error:
+        logger.error("Revocation state unavailable in cache and database")
+        raise RevocationServiceUnavailable() from error
+    return claims
+
+
 class JWTAuthentication(BaseAuthentication):
     """Authenticate a request with ``Authorization: Bearer <access token>``.
 
@@ -140,15 +157,9 @@ class JWTAuthentication(BaseAuthentication):
 
     def get_verified_claims(self, request: Request, raw_token: str) -> Claims:
         try:
-            claims = verify_token(raw_token, ACCESS_TOKEN_TYPE)
-            parse_subject(claims.subject)
-            check_session(claims)
+            return verify_access_token(raw_token)
         except TokenError as error:
             self.fail(request, error.reason, error.claims)
-        except RevocationUnavailable as error:
-            logger.error("Revocation state unavailable in cache and database")
-            raise RevocationServiceUnavailable() from error
-        return claims
 
     def get_user(self, request: Request, claims: Claims) -> Any:
         return TokenUser(claims, parse_subject(claims.subject))
@@ -190,16 +201,11 @@ class JWTCookieAuthentication(JWTAuthentication):
         if not cookie:
             return None
         try:
-            claims = verify_token(cookie, ACCESS_TOKEN_TYPE)
-            parse_subject(claims.subject)
-            check_session(claims)
+            claims = verify_access_token(cookie)
         except TokenError as error:
             _log_rejection(error.reason, error.claims)
             setattr(request, FAILED_ATTRIBUTE, True)
             return None
-        except RevocationUnavailable as error:
-            logger.error("Revocation state unavailable in cache and database")
-            raise RevocationServiceUnavailable() from error
         enforce_csrf(request._request)
         setattr(request._request, COOKIE_AUTHENTICATED, True)
         return (self.get_user(request, claims), claims)

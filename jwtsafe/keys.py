@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
@@ -330,8 +331,6 @@ def _is_passphrase(key: str | bytes) -> bool:
     common words scores as if its words were chosen at random. Grammar makes
     it far more predictable, which nothing here measures.
     """
-    from zxcvbn import matching
-
     text = _clean_text(_key_text(key))[:MAX_ESTIMATED_CHARACTERS]
     letters = [index for index, character in enumerate(text) if character.isalpha()]
     if len(letters) < PASSPHRASE_MIN_LETTERS:
@@ -340,13 +339,25 @@ def _is_passphrase(key: str | bytes) -> bool:
     words = 0
     for start in range(0, len(text), CHUNK_CHARACTERS):
         chunk = text[start : start + CHUNK_CHARACTERS]
-        for match in matching.omnimatch(_fold(chunk), _dictionaries()):
+        for match in _matches(_fold(chunk)):
             length = match["j"] - match["i"] + 1
             if match["pattern"] == "dictionary" and length >= PASSPHRASE_MIN_WORD:
                 covered.update(range(start + match["i"], start + match["j"] + 1))
                 words += 1
     share = len(covered.intersection(letters)) / len(letters)
     return words >= PASSPHRASE_MIN_WORDS and share >= PASSPHRASE_WORD_SHARE
+
+
+@lru_cache(maxsize=64)
+def _matches(folded: str) -> tuple[dict[str, Any], ...]:
+    """Return zxcvbn's matches in ``folded``, shared by the two rules that use them.
+
+    ``weakness()`` applies the passphrase rule and then the estimate to the
+    same chunks, so each chunk is matched once.
+    """
+    from zxcvbn import matching
+
+    return tuple(matching.omnimatch(folded, _dictionaries()))
 
 
 def _fold(text: str) -> str:
@@ -384,11 +395,10 @@ def _key_text(key: str | bytes) -> str:
 
 
 def _estimate_text_bits(text: str) -> float:
-    from zxcvbn import matching, scoring
+    from zxcvbn import scoring
 
-    # Each character is normalised on its own, so that positions match.
     folded = _fold(text)
-    matches = matching.omnimatch(folded, _dictionaries())
+    matches = _matches(folded)
 
     counts = Counter(text)
     cardinality = _cardinality(text)

@@ -113,7 +113,7 @@ class LoginView(PublicTokenView):
         if cookies:
             # As Django's login() flushes the previous session, a login in
             # this browser ends the session of its current refresh cookie.
-            _revoke_cookie_sessions(request, (jwtsafe_settings.refresh_cookie_name,))
+            _revoke_cookie_sessions(request, access=False)
         pair = issue_token_pair(user, request=request._request)
         # Django's update_last_login receiver sets last_login here, once per
         # login; authenticated API requests never write it.
@@ -162,17 +162,18 @@ class RefreshView(PublicTokenView):
         return _pair_response(pair, request, cookies)
 
 
-def _revoke_cookie_sessions(request: Request, names: tuple[str, ...]) -> None:
-    """End the session of each token cookie in ``names`` that verifies."""
-    for name in names:
+def _revoke_cookie_sessions(request: Request, *, access: bool = True) -> None:
+    """End the session of the refresh cookie, and of the access cookie too.
+
+    Each cookie counts only when its token verifies.
+    """
+    cookies = [(jwtsafe_settings.refresh_cookie_name, REFRESH_TOKEN_TYPE)]
+    if access:
+        cookies.append((jwtsafe_settings.access_cookie_name, ACCESS_TOKEN_TYPE))
+    for name, token_type in cookies:
         token = request.COOKIES.get(name)
         if not token:
             continue
-        token_type = (
-            REFRESH_TOKEN_TYPE
-            if name == jwtsafe_settings.refresh_cookie_name
-            else ACCESS_TOKEN_TYPE
-        )
         try:
             claims = verify_token(token, token_type)
         except TokenError:
@@ -198,13 +199,7 @@ class LogoutView(TransportMixin, APIView):
     def post(self, request: Request) -> Response:
         if self.uses_cookies():
             enforce_csrf(request._request)
-            _revoke_cookie_sessions(
-                request,
-                (
-                    jwtsafe_settings.refresh_cookie_name,
-                    jwtsafe_settings.access_cookie_name,
-                ),
-            )
+            _revoke_cookie_sessions(request)
             response = Response(status=status.HTTP_204_NO_CONTENT)
             clear_token_cookies(response, request._request)
             return response
