@@ -860,10 +860,10 @@ def _is_unchecked_command() -> bool:
 def enforce_startup_checks() -> None:
     """Raise ``ImproperlyConfigured`` for any startup error.
 
-    Django runs system checks for most management commands but not when a
-    WSGI or ASGI server such as gunicorn or uvicorn imports the project,
-    and ``--skip-checks`` or ``call_command()`` skip them, so the app's
-    ``ready()`` calls this in every process but ``UNCHECKED_COMMANDS``.
+    Django runs no system checks when a WSGI or ASGI server such as gunicorn
+    or uvicorn imports the project, and ``--skip-checks`` or
+    ``call_command()`` skip them. So the app's ``ready()`` calls this in
+    every process but ``UNCHECKED_COMMANDS``.
     """
     if _is_unchecked_command():
         return

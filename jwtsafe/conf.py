@@ -322,7 +322,7 @@ class JWTSafeSettings:
 
 
 def _check_encodable(name: str, value: str | bytes) -> None:
-    # PyJWT encodes str keys as UTF-8. A str read from the environment holds
+    # PyJWT encodes str keys as UTF-8. A str read from the environment contains
     # lone surrogates where the bytes were not UTF-8.
     if isinstance(value, str):
         try:

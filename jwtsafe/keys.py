@@ -195,8 +195,8 @@ def key_bytes(key: str | bytes) -> bytes:
     try:
         return key.encode("utf-8")
     except UnicodeEncodeError:
-        # A str from os.environ holds lone surrogates for bytes that are not
-        # UTF-8. The settings check reports it; here it only needs bytes.
+        # A str from os.environ contains lone surrogates for bytes that are
+        # not UTF-8. The settings check reports that, so here any bytes do.
         return key.encode("utf-8", "surrogateescape" if _escaped(key) else "replace")
 
 
@@ -293,10 +293,10 @@ def estimate_entropy_bits(key: str | bytes) -> float:
     The key, without surrounding whitespace, is split into the cheapest
     sequence of pieces, each with a cost in bits:
 
-    - a pattern that zxcvbn finds: a word of its dictionaries or of
-      ``PUBLISHED_SECRETS`` or ``KEY_WORDS`` (also reversed, or with digits
-      for letters), a keyboard walk, a repeat, a sequence, a date, or the
-      leading digits of pi: the base-2 logarithm of zxcvbn's guesses;
+    - a pattern that zxcvbn finds costs the base-2 logarithm of zxcvbn's
+      guesses. Patterns are words of its dictionaries, ``PUBLISHED_SECRETS``
+      or ``KEY_WORDS`` (also reversed, or with digits for letters), keyboard
+      walks, repeats, sequences, dates and the leading digits of pi;
     - any other letter or digit: the base-2 logarithm of the number of
       characters in the key's character classes (lower case, upper case,
       digits, symbols, other);

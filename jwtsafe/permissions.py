@@ -157,7 +157,7 @@ def _required_scopes(view: Any, method: str) -> frozenset[str] | None:
     if isinstance(configured, Mapping):
         scopes = configured.get(method)
         if scopes is None and method == "HEAD":
-            # DRF answers HEAD with the GET handler.
+            # DRF serves HEAD with the GET handler.
             scopes = configured.get("GET")
         return None if scopes is None else _scope_set(view, scopes)
     if configured is None:

@@ -32,7 +32,7 @@ class CacheUnavailable(Exception):
 
 @dataclass(frozen=True)
 class CachedState:
-    """What the cache holds for one user and one session; ``None`` is a miss."""
+    """The cached state of one user and one session. ``None`` marks a miss."""
 
     user_version: int | None
     session_subject: str | None
@@ -130,9 +130,9 @@ class RevocationStore:
         return jwtsafe_settings.refresh_token_lifetime.total_seconds()
 
     def _write(self, values: dict[str, Any], timeout: float) -> None:
-        # The database already holds the revocation. If the cache write fails,
-        # a stale entry could still say "active", so the failure is logged as
-        # an error for the operator; the entries expire with ``timeout``.
+        # The database already contains the revocation. If the cache write
+        # fails, a stale entry could still read "active" until ``timeout``, so
+        # the failure is logged as an error for the operator.
         try:
             self.cache.set_many(values, timeout=timeout)
         except Exception:

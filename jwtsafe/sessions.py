@@ -287,8 +287,8 @@ def refresh_token_pair(token: str, *, request: HttpRequest | None = None) -> Tok
             # Another request exchanged this token a moment ago, such as a
             # second browser tab. The session stays; this request loses.
             raise TokenError("refresh_superseded", claims.payload)
-        # The token was already exchanged: whoever holds it now may be an
-        # attacker with a stolen copy, so the whole session ends.
+        # The token was already exchanged, so the client sending it now may
+        # be an attacker with a stolen copy, and the whole session ends.
         revoke_session(session.id, RevokeReason.REUSE_DETECTED)
         raise TokenError("refresh_reused", claims.payload)
 

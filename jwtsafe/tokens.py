@@ -77,8 +77,8 @@ TOKEN_USE = {ACCESS_TOKEN_TYPE: "access", REFRESH_TOKEN_TYPE: "refresh"}
 class TokenError(Exception):
     """Raised when a token fails verification.
 
-    ``reason`` is a short code for logs; it never reaches the client.
-    ``claims`` holds the verified claims when the failure came after the
+    ``reason`` is a short code for logs, and never reaches the client.
+    ``claims`` contains the verified claims when the failure came after the
     signature check, so logs can name the ``jti`` and user.
     """
 

@@ -135,7 +135,7 @@ class RefreshView(PublicTokenView):
                 self.invalid_token = True
                 raise exceptions.NotAuthenticated("No refresh cookie.")
         else:
-            # A missing field is a bad request; any value that is present is
+            # A missing field is a bad request. Any value that is present is
             # a credential, so a wrong type or size gets 401 like a bad token.
             data = request.data
             if not hasattr(data, "get") or "refresh" not in data:

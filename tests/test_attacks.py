@@ -1418,7 +1418,7 @@ def live_genuine(http_server, live_server, make_user, attacker) -> Genuine:
     """A genuine token pair issued in the database that ``live_server`` reads.
 
     Requesting ``live_server`` makes pytest-django commit the test's rows, so
-    the server thread sees them.
+    the server thread can read them.
     """
     from rest_framework.test import APIClient
 

@@ -149,7 +149,7 @@ class TestRejectionLog:
 
 @pytest.mark.redis
 class TestRequestCost:
-    def test_pk_only_view_costs_no_query_and_one_round_trip(self, client, tokens):
+    def test_pk_view_one_round_trip(self, client, tokens):
         client.get("/whoami/", **bearer(tokens["access"]))
         with (
             CaptureQueriesContext(connection) as queries,

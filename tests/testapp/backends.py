@@ -27,7 +27,7 @@ class DocumentEditorBackend(BaseBackend):
         if not user_obj.is_active:
             return False
         # ModelBackend reads group permissions once per user object, so the
-        # check sees the database as it is at this request.
+        # check reads the database as it is at this request.
         if not user_obj.has_perm(perm):
             return False
         return obj.editors.filter(pk=user_obj.pk).exists()

@@ -109,7 +109,7 @@ class DocumentViewSet(viewsets.ModelViewSet[Document]):
 
 
 class MissingOwnerFieldViewSet(viewsets.ReadOnlyModelViewSet[Task]):
-    """Uses the ownership classes but forgets owner_field."""
+    """A view with the ownership classes and no owner_field."""
 
     queryset = Task.objects.all()
     serializer_class = TaskSerializer
