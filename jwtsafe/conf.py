@@ -1,12 +1,15 @@
 """The ``JWTSAFE`` settings, read from ``django.conf.settings`` on every access.
 
-Reading on access keeps ``override_settings`` working in tests and leaves no
-copy of a key in module state.
+Reading on access keeps ``override_settings`` working in tests. Key material
+is read here only as far as its source: a file or environment variable is
+named here and read by ``jwtsafe.keyring``.
 """
 
 from __future__ import annotations
 
+import os
 import re
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal, cast
 
@@ -40,13 +43,46 @@ DEFAULTS: dict[str, Any] = {
     "COOKIE_SECURE": None,
     "COOKIE_HTTPONLY": True,
     "COOKIE_SAMESITE": "Lax",
+    "JWKS_MAX_AGE": timedelta(minutes=5),
 }
 
 # Settings with no default: a project must choose them itself.
-REQUIRED = ("SIGNING_KEY", "ISSUER", "AUDIENCE")
+REQUIRED = ("ISSUER", "AUDIENCE")
+
+# The single-key settings. ``KEYS`` replaces all four.
+SINGLE_KEY_SETTINGS = ("SIGNING_KEY", "VERIFYING_KEY", "ALGORITHM", "KEY_ID")
 
 # Every name that the ``JWTSAFE`` dict may contain.
-SETTING_NAMES = frozenset(DEFAULTS) | frozenset(REQUIRED) | {"VERIFYING_KEY"}
+SETTING_NAMES = (
+    frozenset(DEFAULTS)
+    | frozenset(REQUIRED)
+    | frozenset(SINGLE_KEY_SETTINGS)
+    | {"KEYS"}
+)
+
+# The states of a key in ``KEYS``. Exactly one key signs; verify-only keys
+# check tokens signed before a rotation or by another host; retired keys
+# are listed so that their tokens are rejected by name, and verify nothing.
+SIGNING = "signing"
+VERIFY_ONLY = "verify-only"
+RETIRED = "retired"
+KEY_STATES = (SIGNING, VERIFY_ONLY, RETIRED)
+
+# The key material of a ``KEYS`` entry: an HMAC ``secret``, or an asymmetric
+# ``private_key`` and ``public_key``. Each is given inline, as the path of a
+# file (``_file``) or as the name of an environment variable (``_env``).
+KEY_ROLES = ("secret", "private_key", "public_key")
+SOURCE_KINDS = {"": "value", "_file": "file", "_env": "env"}
+KEY_ENTRY_FIELDS = frozenset({"kid", "algorithm", "state"}) | {
+    role + suffix for role in KEY_ROLES for suffix in SOURCE_KINDS
+}
+
+# A ``kid``: letters, digits and a few marks, without spaces, quotes, slashes
+# or backslashes, so it can name a key file too. It is published in every
+# token header and in the JWKS, and compared exactly.
+KID_PATTERN = re.compile(r"[A-Za-z0-9._~:@+=-]{1,128}")
+# A field name that messages may quote.
+FIELD_NAME = re.compile(r"[a-z_]{1,40}")
 
 FINGERPRINT_PREFIX = "jwtsafe-fp1:"
 
@@ -59,6 +95,42 @@ SameSite = Literal["Lax", "Strict", "None"]
 
 # A scope-token of RFC 6749 section 3.3.
 SCOPE_NAME = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
+
+
+@dataclass(frozen=True)
+class KeySource:
+    """Where one piece of key material comes from.
+
+    ``kind`` is "value" (``value`` is the key), "file" (``value`` is a path)
+    or "env" (``value`` is a variable name). ``label`` names the setting in
+    messages, such as ``JWTSAFE['KEYS'] entry 'k1' private_key_file``.
+    """
+
+    kind: str
+    value: str | bytes
+    label: str
+
+
+@dataclass(frozen=True)
+class KeySetting:
+    """One key as configured: ``KEYS`` entries, or the single-key settings."""
+
+    kid: str | None
+    algorithm: str
+    state: str
+    label: str
+    secret: KeySource | None = None
+    private_key: KeySource | None = None
+    public_key: KeySource | None = None
+
+    def sources(self) -> list[tuple[str, KeySource]]:
+        """Return the role and source of each piece of material given."""
+        found = [
+            ("secret", self.secret),
+            ("private_key", self.private_key),
+            ("public_key", self.public_key),
+        ]
+        return [(role, source) for role, source in found if source is not None]
 
 
 class JWTSafeSettings:
@@ -104,15 +176,22 @@ class JWTSafeSettings:
         return value
 
     @property
+    def uses_key_ring(self) -> bool:
+        """Whether keys come from ``KEYS`` rather than ``SIGNING_KEY``."""
+        value = getattr(settings, "JWTSAFE", None)
+        return isinstance(value, dict) and "KEYS" in value
+
+    @property
     def algorithm(self) -> str:
         return self._get_str("ALGORITHM")
 
     @property
     def signing_key(self) -> str | bytes:
-        value = self._get("SIGNING_KEY")
+        value = self._user_settings().get("SIGNING_KEY")
         if not isinstance(value, (str, bytes)) or not value:
             raise ImproperlyConfigured(
-                "JWTSAFE['SIGNING_KEY'] must be a non-empty string or bytes."
+                "JWTSAFE['SIGNING_KEY'] must be a non-empty string or bytes, "
+                "unless JWTSAFE['KEYS'] lists the keys."
             )
         _check_encodable("SIGNING_KEY", value)
         return value
@@ -136,6 +215,66 @@ class JWTSafeSettings:
         if value is not None and (not isinstance(value, str) or not value):
             raise ImproperlyConfigured(
                 "JWTSAFE['KEY_ID'] must be a non-empty string or None."
+            )
+        return value
+
+    @property
+    def keys(self) -> tuple[KeySetting, ...]:
+        """Every configured key, from ``KEYS`` or the single-key settings.
+
+        Checks the shape of each entry. Whether the keys fit together (one
+        signing key, no repeated ``kid``, one family of algorithms) is left to
+        the system checks and to ``jwtsafe.keyring``.
+        """
+        user_settings = self._user_settings()
+        if "KEYS" not in user_settings:
+            return (self._single_key(),)
+        present = [name for name in SINGLE_KEY_SETTINGS if name in user_settings]
+        if present:
+            raise ImproperlyConfigured(
+                f"JWTSAFE sets both KEYS and {', '.join(present)}. Each KEYS "
+                "entry names its own algorithm and kid; remove the single-key "
+                "settings."
+            )
+        entries = user_settings["KEYS"]
+        if not isinstance(entries, (list, tuple)) or not entries:
+            raise ImproperlyConfigured(
+                "JWTSAFE['KEYS'] must be a non-empty list of dicts, each with "
+                "'kid', 'algorithm', 'state' and its key."
+            )
+        return tuple(
+            _key_entry(entry, position)
+            for position, entry in enumerate(entries, start=1)
+        )
+
+    def _single_key(self) -> KeySetting:
+        algorithm = self.algorithm
+        signing = KeySource("value", self.signing_key, "JWTSAFE['SIGNING_KEY']")
+        if algorithm.startswith("HS"):
+            return KeySetting(
+                self.key_id, algorithm, SIGNING, "JWTSAFE", secret=signing
+            )
+        verifying = None
+        if self._user_settings().get("VERIFYING_KEY"):
+            verifying = KeySource(
+                "value", self.verifying_key, "JWTSAFE['VERIFYING_KEY']"
+            )
+        return KeySetting(
+            self.key_id,
+            algorithm,
+            SIGNING,
+            "JWTSAFE",
+            private_key=signing,
+            public_key=verifying,
+        )
+
+    @property
+    def jwks_max_age(self) -> timedelta:
+        value = self._get_timedelta("JWKS_MAX_AGE", allow_zero=True)
+        if value > timedelta(days=1):
+            raise ImproperlyConfigured(
+                "JWTSAFE['JWKS_MAX_AGE'] must be one day or less: a new key "
+                "signs only after every verifier has fetched it."
             )
         return value
 
@@ -321,6 +460,96 @@ class JWTSafeSettings:
         return cast(SameSite, value)
 
 
+def _key_entry(entry: Any, position: int) -> KeySetting:
+    """Return the ``KeySetting`` of one ``KEYS`` entry, checking its shape.
+
+    Messages name an entry by its ``kid`` or position and never quote a
+    value other than a ``kid``: a key may be pasted into the wrong field.
+    """
+    where = f"JWTSAFE['KEYS'] entry {position}"
+    if not isinstance(entry, dict):
+        raise ImproperlyConfigured(f"{where} must be a dict.")
+    kid = entry.get("kid")
+    if not isinstance(kid, str) or not KID_PATTERN.fullmatch(kid):
+        raise ImproperlyConfigured(
+            f"{where} needs a 'kid' of 1 to 128 letters, digits or "
+            "'._~:@+=-', such as '2026-12'."
+        )
+    where = f"JWTSAFE['KEYS'] entry {kid!r}"
+    unknown = set(entry) - KEY_ENTRY_FIELDS
+    if unknown:
+        names = ", ".join(
+            repr(name) if isinstance(name, str) and FIELD_NAME.fullmatch(name) else "?"
+            for name in sorted(unknown, key=str)
+        )
+        raise ImproperlyConfigured(
+            f"{where} has unknown fields: {names}. Known fields: "
+            + ", ".join(sorted(KEY_ENTRY_FIELDS))
+            + "."
+        )
+    algorithm = entry.get("algorithm")
+    if not isinstance(algorithm, str) or not algorithm:
+        raise ImproperlyConfigured(
+            f"{where} needs an 'algorithm' such as 'ES256' or 'HS256'."
+        )
+    state = entry.get("state")
+    if state not in KEY_STATES:
+        raise ImproperlyConfigured(
+            f"{where} needs a 'state': 'signing', 'verify-only' or 'retired'."
+        )
+    sources: dict[str, KeySource] = {}
+    for role in KEY_ROLES:
+        given = [suffix for suffix in SOURCE_KINDS if entry.get(role + suffix)]
+        if len(given) > 1:
+            raise ImproperlyConfigured(
+                f"{where} gives {role} in more than one way: "
+                + ", ".join(role + suffix for suffix in given)
+                + "."
+            )
+        if given:
+            name = role + given[0]
+            sources[role] = _key_source(
+                entry[name], SOURCE_KINDS[given[0]], where, name
+            )
+    if "secret" in sources and len(sources) > 1:
+        raise ImproperlyConfigured(
+            f"{where} gives both an HMAC secret and an asymmetric key."
+        )
+    if not sources and state != RETIRED:
+        raise ImproperlyConfigured(
+            f"{where} has no key: give 'secret' for an HMAC algorithm, or "
+            "'private_key' or 'public_key', inline or with the _file or _env "
+            "suffix. Only a retired key may have none."
+        )
+    return KeySetting(
+        kid,
+        algorithm,
+        cast(str, state),
+        where,
+        secret=sources.get("secret"),
+        private_key=sources.get("private_key"),
+        public_key=sources.get("public_key"),
+    )
+
+
+def _key_source(value: Any, kind: str, where: str, name: str) -> KeySource:
+    label = f"{where} {name}"
+    if kind == "file":
+        if not isinstance(value, (str, os.PathLike)):
+            raise ImproperlyConfigured(f"{label} must be a path.")
+        return KeySource(kind, os.fspath(value), label)
+    if kind == "env":
+        if not isinstance(value, str):
+            raise ImproperlyConfigured(
+                f"{label} must be the name of an environment variable."
+            )
+        return KeySource(kind, value, label)
+    if not isinstance(value, (str, bytes)):
+        raise ImproperlyConfigured(f"{label} must be a string or bytes.")
+    _check_encodable(label, value)
+    return KeySource(kind, value, label)
+
+
 def _check_encodable(name: str, value: str | bytes) -> None:
     # PyJWT encodes str keys as UTF-8. A str read from the environment contains
     # lone surrogates where the bytes were not UTF-8.
@@ -328,8 +557,9 @@ def _check_encodable(name: str, value: str | bytes) -> None:
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
+            where = name if name.startswith("JWTSAFE") else f"JWTSAFE[{name!r}]"
             raise ImproperlyConfigured(
-                f"JWTSAFE[{name!r}] is not valid UTF-8 text. Give it as bytes, "
+                f"{where} is not valid UTF-8 text. Give it as bytes, "
                 "or as text made by 'python manage.py jwtsafe_keygen'."
             ) from None
 

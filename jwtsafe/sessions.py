@@ -29,7 +29,14 @@ from .conf import (
 )
 from .models import RevokeReason, Session, SessionVersionMixin, UserSessionVersion
 from .revocation import CacheUnavailable, revocation_store
-from .tokens import SCOPE_CLAIM, Claims, TokenError, encode_token, verify_token
+from .tokens import (
+    SCOPE_CLAIM,
+    Claims,
+    TokenError,
+    encode_token,
+    require_signing_key,
+    verify_token,
+)
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -217,6 +224,7 @@ def issue_token_pair(
                 "Scopes must be printable ASCII names without spaces, quotes "
                 "or backslashes."
             )
+    require_signing_key()
     refresh_token_id = uuid.uuid4().hex
     session = Session.objects.create(
         user_id=user.pk,
@@ -251,6 +259,7 @@ def refresh_token_pair(token: str, *, request: HttpRequest | None = None) -> Tok
     was already exchanged revokes its whole session. Raises ``TokenError``
     on every rejection.
     """
+    require_signing_key()
     claims = verify_token(token, REFRESH_TOKEN_TYPE)
     user_id = parse_subject(claims.subject)
     session = (

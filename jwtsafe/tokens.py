@@ -20,8 +20,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from django.core.exceptions import ImproperlyConfigured
+from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
-from .conf import ACCESS_TOKEN_TYPE, REFRESH_TOKEN_TYPE, SCOPE_NAME, jwtsafe_settings
+from . import keyring
+from .conf import (
+    ACCESS_TOKEN_TYPE,
+    REFRESH_TOKEN_TYPE,
+    RETIRED,
+    SCOPE_NAME,
+    jwtsafe_settings,
+)
 
 # Three non-empty base64url segments without padding (RFC 7515 section 7.1).
 # A JWE (five segments), an unsecured JWS (empty signature) and a padded or
@@ -136,17 +146,29 @@ def encode_token(
             TOKEN_USE_CLAIM: TOKEN_USE[token_type],
         }
     )
+    signing = require_signing_key()
+    key = signing.signing_key
+    assert key is not None  # require_signing_key raises otherwise.
     headers: dict[str, Any] = {"typ": token_type}
-    key_id = jwtsafe_settings.key_id
-    if key_id is not None:
-        headers["kid"] = key_id
-    token = jwt.encode(
-        claims,
-        jwtsafe_settings.signing_key,
-        algorithm=jwtsafe_settings.algorithm,
-        headers=headers,
-    )
+    if signing.kid is not None:
+        headers["kid"] = signing.kid
+    token = jwt.encode(claims, key, algorithm=signing.algorithm, headers=headers)
     return token, claims
+
+
+def require_signing_key() -> keyring.RingKey:
+    """Return the ring's signing key, or raise when this process cannot sign.
+
+    Login and refresh call this before they write anything, so a host that
+    has only public keys fails without leaving a session behind.
+    """
+    signing = keyring.current().signing
+    if signing.signing_key is None:
+        raise ImproperlyConfigured(
+            f"The signing key {signing.kid!r} has no private key in this "
+            "process, so it can verify tokens but not issue them."
+        )
+    return signing
 
 
 def verify_token(token: str, expected_type: str) -> Claims:
@@ -164,15 +186,18 @@ def verify_token(token: str, expected_type: str) -> Claims:
     payload = _parse_json_object(_decode_segment(payload_segment))
     _decode_segment(signature_segment)
 
-    _check_header(header, expected_type)
+    key = _check_header(header, expected_type)
+    verifying_key = key.verifying_key
+    if verifying_key is None:
+        raise TokenError("retired_key")
     _check_claim_types(payload)
 
     leeway = jwtsafe_settings.leeway.total_seconds()
     try:
         jwt.decode(
             token,
-            jwtsafe_settings.verifying_key,
-            algorithms=[jwtsafe_settings.algorithm],
+            verifying_key,
+            algorithms=[key.algorithm],
             audience=jwtsafe_settings.audience,
             issuer=jwtsafe_settings.issuer,
             leeway=leeway,
@@ -256,10 +281,13 @@ def _parse_json_object(data: bytes) -> dict[str, Any]:
     return value
 
 
-def _check_header(header: dict[str, Any], expected_type: str) -> None:
-    # The algorithm comes from settings; the token's ``alg`` must match it
-    # exactly, case and whitespace included.
-    if header.get("alg") != jwtsafe_settings.algorithm:
+def _check_header(header: dict[str, Any], expected_type: str) -> keyring.RingKey:
+    """Check the JOSE header and return the configured key that must verify."""
+    ring = keyring.current()
+    # Algorithms come from settings. A token naming one that no configured
+    # key uses is rejected before its ``kid`` is read.
+    algorithm = header.get("alg")
+    if algorithm not in ring.algorithms:
         raise TokenError("alg_not_allowed")
 
     if not REJECTED_HEADER_PARAMETERS.isdisjoint(header):
@@ -273,10 +301,74 @@ def _check_header(header: dict[str, Any], expected_type: str) -> None:
     if token_type.lower() not in (expected_type, f"application/{expected_type}"):
         raise TokenError("wrong_token_type")
 
-    key_id = jwtsafe_settings.key_id
-    if "kid" in header or key_id is not None:
-        if header.get("kid") != key_id:
+    key = _select_key(ring, header)
+    # The key fixes the algorithm: the token's ``alg`` must be that key's,
+    # exactly, case and whitespace included.
+    if algorithm != key.algorithm:
+        raise TokenError("alg_not_allowed")
+    return key
+
+
+def _select_key(ring: keyring.KeyRing, header: dict[str, Any]) -> keyring.RingKey:
+    """Return the configured key that ``kid`` names.
+
+    The ``kid`` is looked up as an exact string among the configured keys and
+    used for nothing else. A ring without key ids verifies with its one key,
+    and rejects a token that names one.
+    """
+    if not ring.uses_kid:
+        if "kid" in header:
             raise TokenError("unknown_kid")
+        key = ring.signing
+    else:
+        kid = header.get("kid")
+        found = ring.by_kid.get(kid) if isinstance(kid, str) else None
+        if found is None:
+            raise TokenError("unknown_kid")
+        key = found
+    # A retired key is listed so that its tokens are rejected by name; it
+    # has no key and verifies nothing.
+    if key.state == RETIRED:
+        raise TokenError("retired_key")
+    return key
+
+
+def public_jwk(
+    key: rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey,
+    algorithm: str,
+    kid: str | None,
+) -> dict[str, Any]:
+    """Return the JWK (RFC 7517) of a public key, with ``alg`` and ``use``."""
+    jwk: dict[str, Any]
+    if isinstance(key, rsa.RSAPublicKey):
+        jwk = RSAAlgorithm.to_jwk(key, as_dict=True)
+    elif isinstance(key, ec.EllipticCurvePublicKey):
+        jwk = ECAlgorithm.to_jwk(key, as_dict=True)
+    elif isinstance(key, ed25519.Ed25519PublicKey):
+        jwk = OKPAlgorithm.to_jwk(key, as_dict=True)
+    else:
+        raise TypeError("only RSA, EC and Ed25519 public keys have a JWK here")
+    jwk.pop("key_ops", None)
+    jwk.update({"use": "sig", "alg": algorithm})
+    if kid is not None:
+        jwk["kid"] = kid
+    return jwk
+
+
+def public_jwks() -> dict[str, Any]:
+    """Return the JWK Set of the ring's asymmetric keys that verify tokens.
+
+    HMAC secrets and retired keys are never included; the signing key comes
+    first.
+    """
+    ring = keyring.current()
+    published = sorted(ring.published(), key=lambda key: key is not ring.signing)
+    jwks = []
+    for key in published:
+        public = key.verifying_key
+        assert not isinstance(public, bytes) and public is not None
+        jwks.append(public_jwk(public, key.algorithm, key.kid))
+    return {"keys": jwks}
 
 
 def _is_number(value: Any) -> bool:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
@@ -192,3 +193,24 @@ class RedisCommandCounter:
 @pytest.fixture
 def uses_postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+def private_pem(key: Any) -> str:
+    """Return a private key as unencrypted PKCS#8 PEM text."""
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode("ascii")
+
+
+def public_pem(key: Any) -> str:
+    """Return the public key of a private key as SubjectPublicKeyInfo PEM text."""
+    return (
+        key.public_key()
+        .public_bytes(
+            serialization.Encoding.PEM,
+            serialization.PublicFormat.SubjectPublicKeyInfo,
+        )
+        .decode("ascii")
+    )

@@ -1,9 +1,12 @@
-"""Attacks on Bearer authentication for deployments that sign with RS256 or ES256.
+"""Attacks on Bearer authentication for deployments that sign with key pairs.
 
-The tests generate the server's RSA and P-256 key pairs once per session. Each
-deployment sets ``ALGORITHM``, ``SIGNING_KEY`` (the private key as PKCS#8 PEM)
-and ``VERIFYING_KEY`` (the public key as SubjectPublicKeyInfo PEM), with and
-without ``KEY_ID``.
+The tests generate the server's RSA, P-256 and Ed25519 key pairs once per
+session. Single-key deployments set ``ALGORITHM``, ``SIGNING_KEY`` (the
+private key as PKCS#8 PEM) and ``VERIFYING_KEY`` (the public key as
+SubjectPublicKeyInfo PEM), with and without ``KEY_ID``. Key-ring deployments
+set ``KEYS``: the server key signs, read from a file, an environment variable
+or the settings; a key of another algorithm verifies only; and a third key is
+retired.
 
 Forged tokens carry the genuine token's header, ``kid`` included, and its
 claims, so that only the algorithm, signature and header checks can reject
@@ -24,14 +27,24 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import jwt
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 
-from tests.conftest import b64url, b64url_decode, b64url_json, login, mint, split_token
+from tests.conftest import (
+    b64url,
+    b64url_decode,
+    b64url_json,
+    login,
+    mint,
+    private_pem,
+    public_pem,
+    split_token,
+)
 from tests.test_attacks import (
     LISTENER_WAIT_SECONDS,
     CountingListener,
@@ -44,7 +57,7 @@ from tests.test_attacks import (
     with_signature,
 )
 
-PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 
 HASH_BY_SIZE: dict[str, type[hashes.HashAlgorithm]] = {
     "256": hashes.SHA256,
@@ -60,6 +73,9 @@ P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 ZERO_DER_SIGNATURE = "MAYCAQACAQA"
 
 SERVER_KEY_ID = "jwtsafe-test-1"
+# The key-ring deployments' other keys.
+VERIFY_ONLY_KEY_ID = "jwtsafe-test-0"
+RETIRED_KEY_ID = "jwtsafe-test-retired"
 # The common name in the server's self-signed certificate.
 SERVER_NAME = "auth.jwtsafe.test"
 
@@ -86,6 +102,9 @@ def sign_jws(
 
 
 def signature_bytes(key: PrivateKey, algorithm: str, data: bytes) -> bytes:
+    if algorithm == "EdDSA":
+        assert isinstance(key, ed25519.Ed25519PrivateKey)
+        return key.sign(data)
     hash_algorithm = HASH_BY_SIZE[algorithm[2:]]()
     family = algorithm[:2]
     if family == "RS":
@@ -118,6 +137,14 @@ def public_jwk(key: PrivateKey, algorithm: str, kid: str | None) -> dict[str, st
         jwk["kty"] = "RSA"
         jwk["n"] = b64url(numbers.n.to_bytes(modulus_size, "big"))
         jwk["e"] = b64url(numbers.e.to_bytes(exponent_size, "big"))
+    elif isinstance(key, ed25519.Ed25519PrivateKey):
+        jwk["kty"] = "OKP"
+        jwk["crv"] = "Ed25519"
+        jwk["x"] = b64url(
+            key.public_key().public_bytes(
+                serialization.Encoding.Raw, serialization.PublicFormat.Raw
+            )
+        )
     else:
         point = key.public_key().public_numbers()
         jwk["kty"] = "EC"
@@ -138,32 +165,64 @@ def self_signed_certificate(key: PrivateKey, common_name: str) -> x509.Certifica
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(days=1))
         .not_valid_after(now + timedelta(days=1))
-        .sign(key, hashes.SHA256())
+        # Ed25519 signs without a separate hash.
+        .sign(
+            key, None if isinstance(key, ed25519.Ed25519PrivateKey) else hashes.SHA256()
+        )
     )
 
 
 # The server and the attacker
 
 
+def key_type(algorithm: str) -> str:
+    if algorithm.startswith(("RS", "PS")):
+        return "RSA"
+    return "ED" if algorithm == "EdDSA" else "EC"
+
+
 @dataclass(frozen=True)
 class Deployment:
-    """The signing settings of one parametrized deployment."""
+    """The signing settings of one parametrized deployment.
+
+    ``ring`` names where a key-ring deployment reads its signing key from:
+    "file", "env" or "inline". A single-key deployment has none.
+    """
 
     algorithm: str
     key_id: str | None = None
+    ring: str | None = None
+    # The algorithm of the ring's verify-only key.
+    other_algorithm: str = ""
 
     @property
     def label(self) -> str:
+        if self.ring is not None:
+            return f"{self.algorithm}-ring-{self.ring}"
         return self.algorithm if self.key_id is None else f"{self.algorithm}-kid"
 
     @property
     def key_type(self) -> str:
-        return "RSA" if self.algorithm.startswith(("RS", "PS")) else "EC"
+        return key_type(self.algorithm)
 
 
-RSA_DEPLOYMENTS = [Deployment("RS256"), Deployment("RS256", SERVER_KEY_ID)]
-EC_DEPLOYMENTS = [Deployment("ES256"), Deployment("ES256", SERVER_KEY_ID)]
-DEPLOYMENTS = RSA_DEPLOYMENTS + EC_DEPLOYMENTS
+RING_DEPLOYMENTS = [
+    Deployment("RS256", SERVER_KEY_ID, ring="file", other_algorithm="ES256"),
+    Deployment("ES256", SERVER_KEY_ID, ring="env", other_algorithm="RS256"),
+    Deployment("EdDSA", SERVER_KEY_ID, ring="inline", other_algorithm="ES256"),
+]
+RSA_DEPLOYMENTS = [
+    Deployment("RS256"),
+    Deployment("RS256", SERVER_KEY_ID),
+    RING_DEPLOYMENTS[0],
+]
+EC_DEPLOYMENTS = [
+    Deployment("ES256"),
+    Deployment("ES256", SERVER_KEY_ID),
+    RING_DEPLOYMENTS[1],
+]
+ED_DEPLOYMENTS = [RING_DEPLOYMENTS[2]]
+DEPLOYMENTS = RSA_DEPLOYMENTS + EC_DEPLOYMENTS + ED_DEPLOYMENTS
 
 
 @dataclass(frozen=True)
@@ -174,11 +233,17 @@ class ServerKey:
 
 @dataclass(frozen=True)
 class Server:
-    """The deployment under test and its key pair."""
+    """The deployment under test and its key pair.
+
+    A key-ring deployment also holds the private keys of its verify-only
+    and retired keys, which only the harness would have.
+    """
 
     deployment: Deployment
     private_key: PrivateKey
     certificate: x509.Certificate
+    verify_only_key: PrivateKey | None = None
+    retired_key: PrivateKey | None = None
 
     @property
     def algorithm(self) -> str:
@@ -228,6 +293,10 @@ class Server:
             forms["pkcs1-pem"] = public_key.public_bytes(
                 serialization.Encoding.PEM, serialization.PublicFormat.PKCS1
             )
+        elif isinstance(public_key, ed25519.Ed25519PublicKey):
+            forms["raw-public-key"] = public_key.public_bytes(
+                serialization.Encoding.Raw, serialization.PublicFormat.Raw
+            )
         else:
             forms["x962-uncompressed-point"] = public_key.public_bytes(
                 serialization.Encoding.X962,
@@ -249,6 +318,9 @@ RSA_KEY_FORMS = [
 EC_KEY_FORMS = [
     form if form != "pkcs1-pem" else "x962-uncompressed-point" for form in RSA_KEY_FORMS
 ]
+ED_KEY_FORMS = [
+    form if form != "pkcs1-pem" else "raw-public-key" for form in RSA_KEY_FORMS
+]
 
 
 @dataclass(frozen=True)
@@ -257,16 +329,22 @@ class Attacker:
 
     rsa_key: rsa.RSAPrivateKey
     ec_key: ec.EllipticCurvePrivateKey
+    ed_key: ed25519.Ed25519PrivateKey
     rsa_certificate: x509.Certificate
     ec_certificate: x509.Certificate
+    ed_certificate: x509.Certificate
 
     def key_for(self, algorithm: str) -> PrivateKey:
-        return self.ec_key if algorithm.startswith("ES") else self.rsa_key
+        return {"RSA": self.rsa_key, "EC": self.ec_key, "ED": self.ed_key}[
+            key_type(algorithm)
+        ]
 
     def certificate_for(self, algorithm: str) -> x509.Certificate:
-        if algorithm.startswith("ES"):
-            return self.ec_certificate
-        return self.rsa_certificate
+        return {
+            "RSA": self.rsa_certificate,
+            "EC": self.ec_certificate,
+            "ED": self.ed_certificate,
+        }[key_type(algorithm)]
 
     def sign(self, header: dict[str, Any], claims: Any) -> str:
         """Sign with the attacker key that matches the header's ``alg``."""
@@ -276,51 +354,117 @@ class Attacker:
         keys = [
             public_jwk(self.rsa_key, "RS256", kid),
             public_jwk(self.ec_key, "ES256", kid),
+            public_jwk(self.ed_key, "EdDSA", kid),
         ]
         return json.dumps({"keys": keys}).encode("utf-8")
 
 
+def new_key(kind: str) -> PrivateKey:
+    if kind == "RSA":
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    if kind == "EC":
+        return ec.generate_private_key(ec.SECP256R1())
+    return ed25519.Ed25519PrivateKey.generate()
+
+
 @pytest.fixture(scope="session")
 def server_keys() -> dict[str, ServerKey]:
-    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    ec_key = ec.generate_private_key(ec.SECP256R1())
-    return {
-        "RSA": ServerKey(rsa_key, self_signed_certificate(rsa_key, SERVER_NAME)),
-        "EC": ServerKey(ec_key, self_signed_certificate(ec_key, SERVER_NAME)),
-    }
+    found = {}
+    for kind in ("RSA", "EC", "ED"):
+        key = new_key(kind)
+        found[kind] = ServerKey(key, self_signed_certificate(key, SERVER_NAME))
+    return found
+
+
+@pytest.fixture(scope="session")
+def retired_keys() -> dict[str, PrivateKey]:
+    return {kind: new_key(kind) for kind in ("RSA", "EC", "ED")}
 
 
 @pytest.fixture(scope="session")
 def attacker() -> Attacker:
-    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    ec_key = ec.generate_private_key(ec.SECP256R1())
+    rsa_key = new_key("RSA")
+    ec_key = new_key("EC")
+    ed_key = new_key("ED")
+    assert isinstance(rsa_key, rsa.RSAPrivateKey)
+    assert isinstance(ec_key, ec.EllipticCurvePrivateKey)
+    assert isinstance(ed_key, ed25519.Ed25519PrivateKey)
     return Attacker(
         rsa_key=rsa_key,
         ec_key=ec_key,
+        ed_key=ed_key,
         rsa_certificate=self_signed_certificate(rsa_key, "attacker.test"),
         ec_certificate=self_signed_certificate(ec_key, "attacker.test"),
+        ed_certificate=self_signed_certificate(ed_key, "attacker.test"),
     )
 
 
 @pytest.fixture
-def server(request, settings, server_keys) -> Server:
+def server(
+    request, settings, server_keys, retired_keys, tmp_path, monkeypatch
+) -> Server:
     """Configure jwtsafe for the ``Deployment`` in ``request.param``."""
     deployment: Deployment = request.param
     key = server_keys[deployment.key_type]
-    server = Server(deployment, key.private_key, key.certificate)
-    private_pem = key.private_key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    settings.JWTSAFE = {
-        **settings.JWTSAFE,
-        "ALGORITHM": deployment.algorithm,
-        "SIGNING_KEY": private_pem.decode("ascii"),
-        "VERIFYING_KEY": server.public_pem.decode("ascii"),
-        "KEY_ID": deployment.key_id,
+    base = {
+        name: value
+        for name, value in settings.JWTSAFE.items()
+        if name not in ("ALGORITHM", "SIGNING_KEY", "VERIFYING_KEY", "KEY_ID")
     }
-    return server
+    if deployment.ring is None:
+        settings.JWTSAFE = {
+            **base,
+            "ALGORITHM": deployment.algorithm,
+            "SIGNING_KEY": private_pem(key.private_key),
+            "VERIFYING_KEY": public_pem(key.private_key),
+            "KEY_ID": deployment.key_id,
+        }
+        return Server(deployment, key.private_key, key.certificate)
+
+    signing: dict[str, Any] = {
+        "kid": deployment.key_id,
+        "algorithm": deployment.algorithm,
+        "state": "signing",
+    }
+    if deployment.ring == "file":
+        path = tmp_path / "signing.pem"
+        path.write_text(private_pem(key.private_key))
+        signing["private_key_file"] = path
+    elif deployment.ring == "env":
+        monkeypatch.setenv("JWTSAFE_TEST_SIGNING_KEY", private_pem(key.private_key))
+        signing["private_key_env"] = "JWTSAFE_TEST_SIGNING_KEY"
+    else:
+        signing["private_key"] = private_pem(key.private_key)
+        signing["public_key"] = public_pem(key.private_key)
+    verify_only = server_keys[key_type(deployment.other_algorithm)].private_key
+    retired = retired_keys[deployment.key_type]
+    settings.JWTSAFE = {
+        **base,
+        "KEYS": [
+            {
+                "kid": VERIFY_ONLY_KEY_ID,
+                "algorithm": deployment.other_algorithm,
+                "state": "verify-only",
+                "public_key": public_pem(verify_only),
+            },
+            signing,
+            # A retired key keeps its material here, so the tests show that
+            # it verifies nothing even while configured.
+            {
+                "kid": RETIRED_KEY_ID,
+                "algorithm": deployment.algorithm,
+                "state": "retired",
+                "public_key": public_pem(retired),
+            },
+        ],
+    }
+    return Server(
+        deployment,
+        key.private_key,
+        key.certificate,
+        verify_only_key=verify_only,
+        retired_key=retired,
+    )
 
 
 @dataclass(frozen=True)
@@ -440,7 +584,8 @@ class TestAlgorithmConfusion:
     @pytest.mark.parametrize(
         ("server", "build"),
         for_deployments(RSA_DEPLOYMENTS, confusion_cases(RSA_KEY_FORMS))
-        + for_deployments(EC_DEPLOYMENTS, confusion_cases(EC_KEY_FORMS)),
+        + for_deployments(EC_DEPLOYMENTS, confusion_cases(EC_KEY_FORMS))
+        + for_deployments(ED_DEPLOYMENTS, confusion_cases(ED_KEY_FORMS)),
         indirect=["server"],
     )
     def test_hmac_with_public_key_rejected(self, client, genuine, build):
@@ -489,6 +634,19 @@ RSA_ALGORITHM_CASES = [
     pytest.param(with_algorithm("PS256"), id="PS256-server-key"),
 ]
 
+ED_ALGORITHM_CASES = [
+    pytest.param(attacker_signed_as("ES256"), id="ES256-attacker-key"),
+    pytest.param(attacker_signed_as("RS256"), id="RS256-attacker-key"),
+    pytest.param(
+        # RFC 9864 names the algorithm "Ed25519"; the server key signs,
+        # so only the name differs from the configured "EdDSA".
+        lambda g: g.server.sign(
+            g.header_with({"alg": "Ed25519"}), g.claims, algorithm="EdDSA"
+        ),
+        id="alg-Ed25519-server-key",
+    ),
+]
+
 EC_ALGORITHM_CASES = [
     pytest.param(attacker_signed_as("RS256"), id="RS256-attacker-key"),
     # The P-256 server key over a SHA-384 or SHA-512 digest.
@@ -504,7 +662,8 @@ class TestAlgorithmHeader:
         ("server", "build"),
         for_deployments(DEPLOYMENTS, COMMON_ALGORITHM_CASES)
         + for_deployments(RSA_DEPLOYMENTS, RSA_ALGORITHM_CASES)
-        + for_deployments(EC_DEPLOYMENTS, EC_ALGORITHM_CASES),
+        + for_deployments(EC_DEPLOYMENTS, EC_ALGORITHM_CASES)
+        + for_deployments(ED_DEPLOYMENTS, ED_ALGORITHM_CASES),
         indirect=["server"],
     )
     def test_algorithm_attack_rejected(self, client, genuine, build):
@@ -699,3 +858,105 @@ class TestKeyHeader:
         send(client, token)
         listener.connected.wait(LISTENER_WAIT_SECONDS)
         assert listener.connections == 0
+
+
+# Key selection by kid in a key ring
+
+
+def signed_with_kid(kid: Any, signer: str = "server") -> Build:
+    """Sign the genuine claims with one of the ring's keys under ``kid``.
+
+    The header's ``alg`` is the signing key's own, so only the ``kid``
+    choice can reject the token.
+    """
+
+    def build(g: Genuine) -> str:
+        key = {
+            "server": g.server.private_key,
+            "verify-only": g.server.verify_only_key,
+            "retired": g.server.retired_key,
+        }[signer]
+        assert key is not None
+        algorithm = {
+            "verify-only": g.server.deployment.other_algorithm,
+        }.get(signer, g.server.algorithm)
+        header = g.header_with({"alg": algorithm, "kid": kid})
+        if kid is None:
+            del header["kid"]
+        return sign_jws(header, g.claims, key)
+
+    return build
+
+
+KID_SELECTION_CASES = [
+    pytest.param(signed_with_kid(RETIRED_KEY_ID, "retired"), id="retired-key"),
+    pytest.param(signed_with_kid(RETIRED_KEY_ID), id="retired-kid-signing-key"),
+    # The signing key's signature under the verify-only key's kid: the kid
+    # picks the verify-only key, whose algorithm the header does not name.
+    pytest.param(signed_with_kid(VERIFY_ONLY_KEY_ID), id="verify-only-kid-signing-key"),
+    pytest.param(
+        lambda g: sign_jws(
+            g.header_with(
+                {"kid": SERVER_KEY_ID, "alg": g.server.deployment.other_algorithm}
+            ),
+            g.claims,
+            g.server.verify_only_key,  # type: ignore[arg-type]
+        ),
+        id="signing-kid-verify-only-key",
+    ),
+    pytest.param(signed_with_kid(None), id="kid-missing"),
+    pytest.param(signed_with_kid(""), id="kid-empty"),
+    pytest.param(signed_with_kid("attacker"), id="kid-unknown"),
+    pytest.param(signed_with_kid(SERVER_KEY_ID.upper()), id="kid-other-case"),
+    pytest.param(signed_with_kid(f" {SERVER_KEY_ID}"), id="kid-leading-space"),
+    pytest.param(signed_with_kid(f"{SERVER_KEY_ID}\n"), id="kid-trailing-newline"),
+    pytest.param(signed_with_kid(f"{SERVER_KEY_ID}\u0000"), id="kid-trailing-nul"),
+    pytest.param(
+        signed_with_kid(SERVER_KEY_ID.replace("-", "\u2010")), id="kid-unicode-hyphen"
+    ),
+    pytest.param(signed_with_kid(f"./{SERVER_KEY_ID}"), id="kid-dot-slash"),
+    pytest.param(signed_with_kid(f"{SERVER_KEY_ID}/"), id="kid-trailing-slash"),
+    pytest.param(signed_with_kid(f"../{SERVER_KEY_ID}"), id="kid-parent-directory"),
+    pytest.param(
+        signed_with_kid("../../../../../../dev/null"), id="kid-dev-null-traversal"
+    ),
+    pytest.param(signed_with_kid("/dev/null"), id="kid-dev-null"),
+    pytest.param(
+        signed_with_kid(f"{SERVER_KEY_ID}' OR '1'='1"), id="kid-sql-injection"
+    ),
+    pytest.param(signed_with_kid(f"{SERVER_KEY_ID}|sleep 10"), id="kid-shell-pipe"),
+    pytest.param(signed_with_kid([SERVER_KEY_ID]), id="kid-array"),
+    pytest.param(signed_with_kid({"kid": SERVER_KEY_ID}), id="kid-object"),
+    pytest.param(signed_with_kid(1), id="kid-number"),
+    pytest.param(signed_with_kid(True), id="kid-true"),
+    pytest.param(signed_with_kid(None), id="kid-null"),
+]
+
+
+class TestKeyRing:
+    @each_deployment(RING_DEPLOYMENTS)
+    def test_verify_only_key_accepted(self, client, genuine, user):
+        # The positive control for the cases below: a token that the
+        # verify-only key signed, under its own kid and algorithm.
+        token = signed_with_kid(VERIFY_ONLY_KEY_ID, "verify-only")(genuine)
+        assert_user(send(client, token), user)
+
+    @each_deployment(RING_DEPLOYMENTS)
+    def test_retired_key_signs_valid_signature(self, genuine):
+        # The retired-key case carries a correct signature by the retired
+        # key, so only the key's state rejects it.
+        token = signed_with_kid(RETIRED_KEY_ID, "retired")(genuine)
+        retired = genuine.server.retired_key
+        assert retired is not None
+        jwt.PyJWS().decode(
+            token, retired.public_key(), algorithms=[genuine.server.algorithm]
+        )
+
+    @pytest.mark.parametrize(
+        ("server", "build"),
+        for_deployments(RING_DEPLOYMENTS, KID_SELECTION_CASES),
+        indirect=["server"],
+    )
+    def test_token_rejected(self, client, genuine, build):
+        token = build(genuine)
+        assert_rejected(send(client, token), token)

@@ -33,6 +33,7 @@ from django.core.management.utils import get_random_secret_key
 from django.test import override_settings
 
 from jwtsafe import checks, keys
+from tests.conftest import private_pem, public_pem
 
 STRONG_KEY = secrets.token_urlsafe(32)
 
@@ -110,25 +111,6 @@ RANDOM_KEYS = [
     ),
     pytest.param(get_random_secret_key, id="django-secret-key-generator"),
 ]
-
-
-def private_pem(key: Any) -> str:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-
-
-def public_pem(key: Any) -> str:
-    return (
-        key.public_key()
-        .public_bytes(
-            serialization.Encoding.PEM,
-            serialization.PublicFormat.SubjectPublicKeyInfo,
-        )
-        .decode()
-    )
 
 
 @pytest.fixture(scope="module")
