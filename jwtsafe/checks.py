@@ -14,6 +14,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -24,8 +25,14 @@ from django.core import checks
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.urls import NoReverseMatch, reverse
 
-from . import keys
-from .conf import SETTING_NAMES, jwtsafe_settings
+from . import keyring, keys
+from .conf import (
+    RETIRED,
+    SETTING_NAMES,
+    SIGNING,
+    KeySetting,
+    jwtsafe_settings,
+)
 
 KEYGEN_HINT = (
     "Generate a key with 'python manage.py jwtsafe_keygen' and load it from "
@@ -88,6 +95,10 @@ CHECK_IDS = {
     "jwtsafe.E022": "public key where the private signing key belongs",
     "jwtsafe.E023": "setting of a shape that a check cannot read",
     "jwtsafe.E024": "token cookies without Secure while DEBUG is off",
+    "jwtsafe.E025": "one kid on two keys",
+    "jwtsafe.E026": "no signing key in KEYS, or more than one",
+    "jwtsafe.E027": "HMAC and asymmetric keys in one ring",
+    "jwtsafe.E028": "key file or environment variable that cannot be read",
     "jwtsafe.W001": "access token lifetime over 15 minutes",
     "jwtsafe.W002": "refresh token lifetime over 30 days",
     "jwtsafe.W003": "revocation cache not shared between processes",
@@ -95,6 +106,7 @@ CHECK_IDS = {
     "jwtsafe.W005": "IGNORE_EXCEPTIONS on the revocation cache",
     "jwtsafe.W006": "jwtsafe's class after one that turns 401 into 403",
     "jwtsafe.W007": "token cookies without Secure while DEBUG is on",
+    "jwtsafe.W008": "signing key without its private key: this process cannot sign",
 }
 
 
@@ -121,11 +133,82 @@ def _setting(name: str) -> Any:
     return configured.get(name) if isinstance(configured, dict) else None
 
 
-def _configured_keys() -> Iterator[tuple[str, str | bytes]]:
-    for name in ("SIGNING_KEY", "VERIFYING_KEY"):
-        value = _setting(name)
-        if isinstance(value, (str, bytes)) and value:
-            yield name, value
+@dataclass(frozen=True)
+class Material:
+    """One piece of configured key material, read from its source.
+
+    ``role`` is "secret", "private_key" or "public_key". In the single-key
+    settings, ``SIGNING_KEY`` is the secret or the private key by the
+    algorithm, and ``VERIFYING_KEY`` the public key.
+    """
+
+    label: str
+    role: str
+    value: bytes
+    algorithm: str | None
+    setting: KeySetting | None
+    # Written in the settings, rather than read from a file or variable.
+    inline: bool
+
+
+def _key_settings() -> list[KeySetting]:
+    """Return the ``KEYS`` entries, or none when they are malformed (E017)."""
+    if not jwtsafe_settings.uses_key_ring:
+        return []
+    try:
+        return list(jwtsafe_settings.keys)
+    except ImproperlyConfigured:
+        return []
+
+
+def _materials() -> list[Material]:
+    """Return every key the checks look at: a retired key's material is not."""
+    if not jwtsafe_settings.uses_key_ring:
+        algorithm = _algorithm()
+        found = []
+        for name in ("SIGNING_KEY", "VERIFYING_KEY"):
+            value = _setting(name)
+            if not isinstance(value, (str, bytes)) or not value:
+                continue
+            if name == "VERIFYING_KEY":
+                role = "public_key"
+            elif keys.expected_kind(algorithm or "") is not None:
+                role = "private_key"
+            else:
+                role = "secret"
+            found.append(
+                Material(
+                    f"JWTSAFE[{name!r}]",
+                    role,
+                    keys.key_bytes(value),
+                    algorithm,
+                    None,
+                    inline=True,
+                )
+            )
+        return found
+    found = []
+    for setting in _key_settings():
+        if setting.state == RETIRED:
+            continue
+        for role, source in setting.sources():
+            try:
+                value = keyring.read_source(source)
+            except keyring.KeySourceError:
+                continue  # Reported as jwtsafe.E028.
+            if role == "secret" and source.kind != "value":
+                value = keyring.secret_bytes(source)
+            found.append(
+                Material(
+                    source.label,
+                    role,
+                    value,
+                    setting.algorithm,
+                    setting,
+                    inline=source.kind == "value",
+                )
+            )
+    return found
 
 
 def _algorithm() -> str | None:
@@ -137,6 +220,8 @@ def _algorithm() -> str | None:
 
 
 def check_signing_key_present() -> Iterator[checks.CheckMessage]:
+    if jwtsafe_settings.uses_key_ring:
+        return  # KEYS is checked by check_key_ring.
     value = _setting("SIGNING_KEY")
     if not isinstance(value, (str, bytes)) or not value:
         yield SettingError(
@@ -147,17 +232,18 @@ def check_signing_key_present() -> Iterator[checks.CheckMessage]:
 
 
 def check_hmac_key_strength() -> Iterator[checks.CheckMessage]:
-    algorithm = _algorithm()
-    if algorithm not in keys.HMAC_ALGORITHMS:
-        return
-    minimum = keys.HMAC_ALGORITHMS[algorithm]
-    for name, value in _configured_keys():
+    for material in _materials():
+        algorithm = material.algorithm
+        if algorithm not in keys.HMAC_ALGORITHMS:
+            continue
+        minimum = keys.HMAC_ALGORITHMS[algorithm]
+        value = material.value
         if keys.looks_like_pem(value):
             continue  # Reported as jwtsafe.E011.
-        length = len(keys.key_bytes(value))
+        length = len(value)
         if length < minimum:
             yield SettingError(
-                f"JWTSAFE[{name!r}] is {length} bytes long; {algorithm} needs at "
+                f"{material.label} is {length} bytes long; {algorithm} needs at "
                 f"least {minimum} bytes, the size of its hash output "
                 "(RFC 7518 section 3.2).",
                 hint=KEYGEN_HINT,
@@ -166,7 +252,7 @@ def check_hmac_key_strength() -> Iterator[checks.CheckMessage]:
         reason = keys.weakness(value)
         if reason is not None:
             yield SettingError(
-                f"JWTSAFE[{name!r}] can be guessed: {reason}.",
+                f"{material.label} can be guessed: {reason}.",
                 hint=KEYGEN_HINT,
                 id="jwtsafe.E003",
             )
@@ -187,11 +273,11 @@ def _django_keys() -> list[bytes]:
 
 def check_key_not_django_secret() -> Iterator[checks.CheckMessage]:
     django_keys = _django_keys()
-    algorithm = _algorithm() or ""
-    for name, value in _configured_keys():
-        if any(keys.same_secret(value, key, algorithm) for key in django_keys):
+    for material in _materials():
+        algorithm = material.algorithm or ""
+        if any(keys.same_secret(material.value, key, algorithm) for key in django_keys):
             yield SettingError(
-                f"JWTSAFE[{name!r}] is the same as SECRET_KEY or one of "
+                f"{material.label} is the same as SECRET_KEY or one of "
                 "SECRET_KEY_FALLBACKS, contains it, or is contained in it.",
                 hint="Give JWT signing its own key, so that a leak of one key "
                 f"does not forge the other's tokens. {KEYGEN_HINT}",
@@ -200,10 +286,14 @@ def check_key_not_django_secret() -> Iterator[checks.CheckMessage]:
 
 
 def check_key_roles_distinct() -> Iterator[checks.CheckMessage]:
-    configured = dict(_configured_keys())
-    signing = configured.get("SIGNING_KEY")
-    verifying = configured.get("VERIFYING_KEY")
-    if signing is None or verifying is None:
+    if jwtsafe_settings.uses_key_ring:
+        yield from _check_ring_key_roles()
+        return
+    signing = _setting("SIGNING_KEY")
+    verifying = _setting("VERIFYING_KEY")
+    if not isinstance(signing, (str, bytes)) or not signing:
+        return
+    if not isinstance(verifying, (str, bytes)) or not verifying:
         return
     if _algorithm() in keys.HMAC_ALGORITHMS:
         yield SettingError(
@@ -228,25 +318,64 @@ def check_key_roles_distinct() -> Iterator[checks.CheckMessage]:
         )
 
 
+def _check_ring_key_roles() -> Iterator[checks.CheckMessage]:
+    """Check each entry's pair, and that no two entries share a key."""
+    by_entry: dict[str, list[Material]] = {}
+    for material in _materials():
+        assert material.setting is not None
+        by_entry.setdefault(material.setting.label, []).append(material)
+    seen: dict[bytes, str] = {}
+    for label, materials in by_entry.items():
+        roles = {material.role: material.value for material in materials}
+        private, public = roles.get("private_key"), roles.get("public_key")
+        if private is not None and public is not None:
+            if not keys.is_key_pair(private, public):
+                yield SettingError(
+                    f"{label}: public_key is not the public key of "
+                    "private_key, so no token would verify.",
+                    hint="Give only the private key, or generate both with "
+                    "'python manage.py jwtsafe_keygen'.",
+                    id="jwtsafe.E005",
+                )
+        # Asymmetric keys compare by their public key, secrets by value.
+        value = roles.get("secret") or private or public or b""
+        identity = keys.load_public_key_der(value) or value
+        if identity in seen:
+            yield SettingError(
+                f"{label} has the same key as {seen[identity]}.",
+                hint="Give each kid its own key. To rename a key, retire the "
+                "old kid after the longest token lifetime instead.",
+                id="jwtsafe.E005",
+            )
+        else:
+            seen[identity] = label
+
+
 # Settings whose values go out in tokens, responses or cookies.
 PUBLISHED_SETTINGS = ("ISSUER", "AUDIENCE", "KEY_ID", "REALM")
 
 
 def check_key_not_published() -> Iterator[checks.CheckMessage]:
-    signing = _setting("SIGNING_KEY")
-    if not isinstance(signing, (str, bytes)) or len(signing) < 8:
-        return
-    secret = keys.key_bytes(signing)
-    for name in PUBLISHED_SETTINGS:
-        value = _setting(name)
-        if isinstance(value, (str, bytes)) and secret in keys.key_bytes(value):
-            yield SettingError(
-                f"JWTSAFE[{name!r}] contains the signing key, and it is sent "
-                "in every token or response.",
-                hint=f"Replace the signing key at once, and set {name} to its "
-                "own value. " + KEYGEN_HINT,
-                id="jwtsafe.E005",
-            )
+    published = [
+        (f"JWTSAFE[{name!r}]", name, _setting(name)) for name in PUBLISHED_SETTINGS
+    ] + [
+        (f"The kid of {setting.label}", "the kid", setting.kid)
+        for setting in _key_settings()
+    ]
+    for material in _materials():
+        if material.role == "public_key" or len(material.value) < 8:
+            continue
+        for label, name, value in published:
+            if isinstance(value, (str, bytes)) and material.value in keys.key_bytes(
+                value
+            ):
+                yield SettingError(
+                    f"{label} contains the key of {material.label}, and it is "
+                    "sent in every token or response.",
+                    hint=f"Replace that key at once, and set {name} to its own "
+                    "value. " + KEYGEN_HINT,
+                    id="jwtsafe.E005",
+                )
 
 
 def check_forbidden_fingerprints() -> Iterator[checks.CheckMessage]:
@@ -254,10 +383,10 @@ def check_forbidden_fingerprints() -> Iterator[checks.CheckMessage]:
         forbidden = jwtsafe_settings.forbidden_key_fingerprints
     except ImproperlyConfigured:
         return  # Reported as jwtsafe.E017.
-    for name, value in _configured_keys():
-        if keys.fingerprint(value) in forbidden:
+    for material in _materials():
+        if keys.fingerprint(material.value) in forbidden:
             yield SettingError(
-                f"JWTSAFE[{name!r}] has a fingerprint listed in "
+                f"{material.label} has a fingerprint listed in "
                 "FORBIDDEN_KEY_FINGERPRINTS: it is another environment's key.",
                 hint=f"Give each environment its own key. {KEYGEN_HINT}",
                 id="jwtsafe.E006",
@@ -265,72 +394,95 @@ def check_forbidden_fingerprints() -> Iterator[checks.CheckMessage]:
 
 
 def check_asymmetric_keys() -> Iterator[checks.CheckMessage]:
-    algorithm = _algorithm()
+    for material in _materials():
+        yield from _check_asymmetric_key(material)
+
+
+def _check_asymmetric_key(material: Material) -> Iterator[checks.CheckMessage]:
+    algorithm = material.algorithm
+    label = material.label
+    value = material.value
     expected = keys.expected_kind(algorithm or "")
-    for name, value in _configured_keys():
-        if expected is None:
-            if keys.looks_like_pem(value) or keys.is_public_key(value):
-                yield SettingError(
-                    f"JWTSAFE[{name!r}] is a public or PEM key but ALGORITHM is "
-                    f"{_describe(algorithm, ALGORITHM_PATTERN)}. Anyone with "
-                    "the public key could sign tokens.",
-                    hint="Use an asymmetric ALGORITHM such as ES256 with a PEM "
-                    "key, or an HMAC secret with an HS algorithm, never both.",
-                    id="jwtsafe.E011",
-                )
-            continue
-        if keys.is_encrypted_pem(value):
+    if expected is None:
+        if keys.looks_like_pem(value) or keys.is_public_key(value):
             yield SettingError(
-                f"JWTSAFE[{name!r}] is an encrypted PEM key.",
-                hint="jwtsafe takes the key unencrypted: decrypt it where the "
-                "settings load it, for example from a secrets manager.",
+                f"{label} is a public or PEM key but the algorithm is "
+                f"{_describe(algorithm, ALGORITHM_PATTERN)}. Anyone with "
+                "the public key could sign tokens.",
+                hint="Use an asymmetric algorithm such as ES256 with a PEM "
+                "key, or an HMAC secret with an HS algorithm, never both.",
                 id="jwtsafe.E011",
             )
-            continue
-        inspected = keys.inspect_pem(value)
-        if inspected is None or inspected.kind != expected:
-            yield SettingError(
-                f"JWTSAFE[{name!r}] is not a PEM {expected.upper()} key, which "
-                f"ALGORITHM {algorithm} needs.",
-                hint="Generate a key pair with 'python manage.py jwtsafe_keygen'. "
-                "An HMAC secret cannot be used with an asymmetric algorithm.",
-                id="jwtsafe.E011",
-            )
-            continue
-        if inspected.rsa_bits is not None and inspected.rsa_bits < keys.MIN_RSA_BITS:
-            yield SettingError(
-                f"JWTSAFE[{name!r}] is a {inspected.rsa_bits}-bit RSA key.",
-                hint=f"Use an RSA key of at least {keys.MIN_RSA_BITS} bits.",
-                id="jwtsafe.E007",
-            )
-        if inspected.curve is not None and (
-            inspected.curve not in keys.ALLOWED_EC_CURVES
-            or inspected.curve != keys.EC_ALGORITHMS.get(algorithm or "")
-        ):
-            yield SettingError(
-                f"JWTSAFE[{name!r}] is on curve {inspected.curve}, but {algorithm} "
-                f"needs {keys.EC_ALGORITHMS.get(algorithm or '')}.",
-                hint="Use P-256 with ES256, P-384 with ES384 or P-521 with ES512.",
-                id="jwtsafe.E008",
-            )
-        if name == "VERIFYING_KEY" and inspected.is_private:
-            yield SettingError(
-                "JWTSAFE['VERIFYING_KEY'] contains a private key.",
-                hint="Set VERIFYING_KEY to the public key only, so that hosts "
-                "that only verify cannot sign.",
-                id="jwtsafe.E009",
-            )
-        if name == "SIGNING_KEY" and not inspected.is_private:
-            yield SettingError(
-                "JWTSAFE['SIGNING_KEY'] is a public key, which cannot sign.",
-                hint="Set SIGNING_KEY to the private key and VERIFYING_KEY to "
-                "the public key. Hosts that only verify still need a "
-                "SIGNING_KEY today.",
-                id="jwtsafe.E022",
-            )
+        return
+    if keys.is_encrypted_pem(value):
+        yield SettingError(
+            f"{label} is an encrypted PEM key.",
+            hint="jwtsafe takes the key unencrypted: decrypt it where the "
+            "settings load it, for example from a secrets manager.",
+            id="jwtsafe.E011",
+        )
+        return
+    inspected = keys.inspect_pem(value)
+    if inspected is None or inspected.kind != expected:
+        yield SettingError(
+            f"{label} is not a PEM {expected.upper()} key, which {algorithm} needs.",
+            hint="Generate a key pair with 'python manage.py jwtsafe_keygen'. "
+            "An HMAC secret cannot be used with an asymmetric algorithm.",
+            id="jwtsafe.E011",
+        )
+        return
+    if inspected.rsa_bits is not None and inspected.rsa_bits < keys.MIN_RSA_BITS:
+        yield SettingError(
+            f"{label} is a {inspected.rsa_bits}-bit RSA key.",
+            hint=f"Use an RSA key of at least {keys.MIN_RSA_BITS} bits.",
+            id="jwtsafe.E007",
+        )
+    if inspected.curve is not None and (
+        inspected.curve not in keys.ALLOWED_EC_CURVES
+        or inspected.curve != keys.EC_ALGORITHMS.get(algorithm or "")
+    ):
+        yield SettingError(
+            f"{label} is on curve {inspected.curve}, but {algorithm} "
+            f"needs {keys.EC_ALGORITHMS.get(algorithm or '')}.",
+            hint="Use P-256 with ES256, P-384 with ES384 or P-521 with ES512.",
+            id="jwtsafe.E008",
+        )
+    if material.role == "public_key" and inspected.is_private:
+        yield SettingError(
+            f"{label} contains a private key.",
+            hint="Give the public key only, so that hosts that only verify "
+            "cannot sign.",
+            id="jwtsafe.E009",
+        )
+    if material.role == "private_key" and not inspected.is_private:
+        ring_hint = (
+            "Give the private key as private_key, or the public key as public_key."
+            if material.setting is not None
+            else "Set SIGNING_KEY to the private key and VERIFYING_KEY to the "
+            "public key. A host that only verifies can list its keys in "
+            "KEYS with public keys only."
+        )
+        yield SettingError(
+            f"{label} is a public key, which cannot sign.",
+            hint=ring_hint,
+            id="jwtsafe.E022",
+        )
 
 
 def check_algorithm() -> Iterator[checks.CheckMessage]:
+    if jwtsafe_settings.uses_key_ring:
+        for setting in _key_settings():
+            if setting.algorithm not in keys.SUPPORTED_ALGORITHMS:
+                yield SettingError(
+                    f"{setting.label} names the algorithm "
+                    f"{_describe(setting.algorithm, ALGORITHM_PATTERN)}, which "
+                    "jwtsafe does not accept.",
+                    hint="Use one of "
+                    + ", ".join(sorted(keys.SUPPORTED_ALGORITHMS))
+                    + ". Unsecured tokens (alg none) are never accepted.",
+                    id="jwtsafe.E010",
+                )
+        return
     value = _setting("ALGORITHM")
     algorithm = "HS256" if value is None else value
     if isinstance(algorithm, (list, tuple, set, frozenset)):
@@ -350,6 +502,66 @@ def check_algorithm() -> Iterator[checks.CheckMessage]:
             "Unsecured tokens (alg none) are never accepted.",
             id="jwtsafe.E010",
         )
+
+
+def check_key_ring() -> Iterator[checks.CheckMessage]:
+    """Check that the ``KEYS`` entries form one ring that can sign."""
+    ring = _key_settings()
+    if not ring:
+        return
+    seen: set[str] = set()
+    for setting in ring:
+        assert setting.kid is not None
+        if setting.kid in seen:
+            yield SettingError(
+                f"JWTSAFE['KEYS'] lists kid {setting.kid!r} more than once.",
+                hint="Each key needs its own kid: a token's kid picks the one "
+                "key that verifies it.",
+                id="jwtsafe.E025",
+            )
+        seen.add(setting.kid)
+    signing = [setting for setting in ring if setting.state == SIGNING]
+    if len(signing) != 1:
+        yield SettingError(
+            f"JWTSAFE['KEYS'] has {len(signing)} keys in state 'signing'.",
+            hint="Exactly one key signs. Mark the others 'verify-only' while "
+            "their tokens may still be in use, then 'retired'.",
+            id="jwtsafe.E026",
+        )
+    families = {setting.algorithm in keys.HMAC_ALGORITHMS for setting in ring}
+    if len(families) > 1:
+        yield SettingError(
+            "JWTSAFE['KEYS'] mixes HMAC and asymmetric algorithms.",
+            hint="A verifier that has HMAC secrets beside public keys is "
+            "one mistake from using a public key as a secret. Rotate from "
+            "HMAC to a key pair by switching every host at once, with a "
+            "logout of all sessions, or keep one family.",
+            id="jwtsafe.E027",
+        )
+    for setting in ring:
+        if setting.state == RETIRED:
+            continue
+        for _role, source in setting.sources():
+            try:
+                keyring.read_source(source)
+            except keyring.KeySourceError as error:
+                yield SettingError(
+                    str(error),
+                    hint="Key files must be readable by the server's user, "
+                    "and key variables set in its environment.",
+                    id="jwtsafe.E028",
+                )
+    for setting in signing:
+        is_asymmetric = setting.algorithm in keys.ASYMMETRIC_ALGORITHMS
+        if is_asymmetric and setting.private_key is None:
+            yield checks.Warning(
+                f"The signing key {setting.kid!r} has no private_key, so this "
+                "process verifies tokens but cannot issue them: login and "
+                "refresh fail.",
+                hint="Right for a service that only verifies. A host that "
+                "serves jwtsafe's login URLs needs the private key.",
+                id="jwtsafe.W008",
+            )
 
 
 # Claims and lifetimes
@@ -420,10 +632,10 @@ def check_lifetimes() -> Iterator[checks.CheckMessage]:
 
 
 def check_setting_values() -> Iterator[checks.CheckMessage]:
+    single_key_readers = ["signing_key", "verifying_key", "algorithm", "key_id"]
     readers = [
-        "signing_key",
-        "verifying_key",
-        "algorithm",
+        "keys",
+        "jwks_max_age",
         "access_token_lifetime",
         "refresh_token_lifetime",
         "leeway",
@@ -432,7 +644,6 @@ def check_setting_values() -> Iterator[checks.CheckMessage]:
         "realm",
         "cache_alias",
         "user_id_field",
-        "key_id",
         "login_throttle_rates",
         "forbidden_key_fingerprints",
         "default_scopes",
@@ -447,6 +658,8 @@ def check_setting_values() -> Iterator[checks.CheckMessage]:
         "cookie_httponly",
         "cookie_samesite",
     ]
+    if not jwtsafe_settings.uses_key_ring:
+        readers = single_key_readers + readers
     reported = set()
     for reader in readers:
         try:
@@ -717,16 +930,20 @@ def _key_fragments(key: bytes) -> list[bytes]:
     return [key[:KEY_FRAGMENT_LENGTH], key[-KEY_FRAGMENT_LENGTH:]]
 
 
-def committed_key_locations() -> list[Path]:
-    """Return the Python files under the project directory that contain the key.
+def committed_key_locations() -> list[tuple[str, Path]]:
+    """Return each secret or private key given inline, with a file containing it.
 
-    Only SIGNING_KEY is looked for: a public VERIFYING_KEY may be committed.
+    Only secrets and private keys written into the settings are looked for:
+    a public key may be committed, and a key read from a file or variable is
+    not a literal.
     """
-    value = _setting("SIGNING_KEY")
-    if not isinstance(value, (str, bytes)) or not value:
-        return []
-    fragments = _key_fragments(keys.key_bytes(value))
-    if not fragments:
+    wanted = [
+        (material.label, _key_fragments(material.value))
+        for material in _materials()
+        if material.inline and material.role != "public_key"
+    ]
+    wanted = [(label, fragments) for label, fragments in wanted if fragments]
+    if not wanted:
         return []
     found = []
     for root in _source_roots():
@@ -737,15 +954,16 @@ def committed_key_locations() -> list[Path]:
                 content = path.read_bytes()
             except OSError:
                 continue
-            if any(fragment in content for fragment in fragments):
-                found.append(path)
+            for label, fragments in wanted:
+                if any(fragment in content for fragment in fragments):
+                    found.append((label, path))
     return found
 
 
 def check_committed_keys() -> Iterator[checks.CheckMessage]:
-    for path in committed_key_locations():
+    for label, path in committed_key_locations():
         yield checks.Warning(
-            f"JWTSAFE['SIGNING_KEY'] appears as a literal in {path}.",
+            f"{label} appears as a literal in {path}.",
             hint="A key in source control is a key anyone with the repository "
             f"has. {KEYGEN_HINT}",
             id="jwtsafe.W004",
@@ -753,9 +971,9 @@ def check_committed_keys() -> Iterator[checks.CheckMessage]:
 
 
 def check_committed_keys_deploy() -> Iterator[checks.CheckMessage]:
-    for path in committed_key_locations():
+    for label, path in committed_key_locations():
         yield checks.Error(
-            f"JWTSAFE['SIGNING_KEY'] appears as a literal in {path}.",
+            f"{label} appears as a literal in {path}.",
             hint=KEYGEN_HINT,
             id="jwtsafe.E020",
         )
@@ -772,6 +990,7 @@ STARTUP_CHECKS: list[Check] = [
     check_forbidden_fingerprints,
     check_asymmetric_keys,
     check_algorithm,
+    check_key_ring,
     check_issuer_and_audience,
     check_lifetimes,
     check_setting_values,

@@ -6,9 +6,11 @@ import sys
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from jwtsafe import keys
+from jwtsafe import keyring, keys
+from jwtsafe.conf import RETIRED, jwtsafe_settings
 
 
 class Command(BaseCommand):
@@ -40,6 +42,9 @@ class Command(BaseCommand):
             self.stdout.write(keys.fingerprint(key))
             return
 
+        if jwtsafe_settings.uses_key_ring:
+            self._print_ring()
+            return
         configured = getattr(settings, "JWTSAFE", None)
         if not isinstance(configured, dict):
             configured = {}
@@ -54,3 +59,22 @@ class Command(BaseCommand):
                 "JWTSAFE has no SIGNING_KEY. Set it, or pass --stdin to "
                 "fingerprint a key read from standard input."
             )
+
+    def _print_ring(self) -> None:
+        """Print ``kid role fingerprint`` for each key of ``KEYS`` in use."""
+        try:
+            settings_list = jwtsafe_settings.keys
+        except ImproperlyConfigured as error:
+            raise CommandError(str(error)) from None
+        for setting in settings_list:
+            if setting.state == RETIRED:
+                continue
+            for role, source in setting.sources():
+                try:
+                    if role == "secret":
+                        value = keyring.secret_bytes(source)
+                    else:
+                        value = keyring.read_source(source)
+                except keyring.KeySourceError as error:
+                    raise CommandError(str(error)) from None
+                self.stdout.write(f"{setting.kid} {role} {keys.fingerprint(value)}")
