@@ -6,6 +6,9 @@ import logging
 from typing import Any
 
 from django.contrib.auth import authenticate, user_logged_in
+from django.http import HttpRequest, JsonResponse
+from django.utils.cache import patch_cache_control
+from django.views.decorators.http import require_safe
 from rest_framework import exceptions, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -30,7 +33,7 @@ from .sessions import (
     revoke_user_sessions,
 )
 from .throttling import LoginIPRateThrottle, LoginUsernameRateThrottle
-from .tokens import Claims, TokenError, verify_token
+from .tokens import Claims, TokenError, public_jwks, verify_token
 
 logger = logging.getLogger("jwtsafe")
 
@@ -228,3 +231,19 @@ class LogoutAllView(TransportMixin, APIView):
         if self.uses_cookies():
             clear_token_cookies(response, request._request)
         return response
+
+
+@require_safe
+def jwks_view(request: HttpRequest) -> JsonResponse:
+    """Publish the public keys that verify jwtsafe's tokens, as a JWK Set.
+
+    Other services verify tokens with these keys without holding a secret.
+    HMAC secrets and retired keys are never published, so an HMAC-only
+    configuration publishes an empty set. Shared caches may keep the
+    response for ``JWKS_MAX_AGE``: a new key must be published for that
+    long before it signs.
+    """
+    response = JsonResponse(public_jwks())
+    max_age = int(jwtsafe_settings.jwks_max_age.total_seconds())
+    patch_cache_control(response, public=True, max_age=max_age)
+    return response

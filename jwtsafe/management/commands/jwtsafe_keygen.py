@@ -1,8 +1,12 @@
-"""Print a new signing key for the configured algorithm."""
+"""Make a new signing key: print it, or write it to files for ``KEYS``."""
 
 from __future__ import annotations
 
+import datetime
+import json
+import os
 import secrets
+from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -11,6 +15,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from jwtsafe import keys
+from jwtsafe.conf import KID_PATTERN
+from jwtsafe.tokens import public_jwk
 
 # NIST SP 800-57 Part 1 gives 3072-bit RSA the same 128-bit strength as
 # HS256 and P-256; 2048 bits, the minimum jwtsafe accepts, gives 112.
@@ -26,7 +32,9 @@ EC_CURVES: dict[str, ec.EllipticCurve] = {
 class Command(BaseCommand):
     help = (
         "Print a new random key for JWTSAFE: an HMAC secret for HS256, HS384 "
-        "and HS512, or a PEM key pair for the asymmetric algorithms."
+        "and HS512, or a PEM key pair and its public JWK for the asymmetric "
+        "algorithms. With --output-dir, write the key to files and print the "
+        "JWTSAFE['KEYS'] entry that reads them."
     )
     # The command must work while the configured key is still the bad one.
     requires_system_checks: list[str] = []
@@ -37,19 +45,62 @@ class Command(BaseCommand):
             choices=sorted(keys.SUPPORTED_ALGORITHMS),
             help="Algorithm to make a key for; JWTSAFE['ALGORITHM'] by default.",
         )
+        parser.add_argument(
+            "--kid",
+            help="Key id that names the key in tokens and in the JWKS; today's "
+            "date (such as 2026-12-04) by default.",
+        )
+        parser.add_argument(
+            "--output-dir",
+            type=Path,
+            help="Write the key to files in this directory instead of printing "
+            "it: KID.secret, or KID.private.pem, KID.public.pem and "
+            "KID.jwk.json. Secret files are readable by their owner only.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         algorithm = options["algorithm"] or self._configured_algorithm()
+        kid = options["kid"]
+        if kid is None:
+            kid = datetime.date.today().isoformat()
+        if not KID_PATTERN.fullmatch(kid):
+            raise CommandError("--kid takes 1 to 128 letters, digits or '._~:@+=-'.")
+        directory: Path | None = options["output_dir"]
         if algorithm in keys.HMAC_ALGORITHMS:
-            self.stdout.write(hmac_secret(algorithm))
+            secret = hmac_secret(algorithm)
+            if directory is None:
+                self.stdout.write(secret)
+                return
+            path = directory / f"{kid}.secret"
+            write_new_file(path, secret + "\n", private=True)
+            self._write_entry(kid, algorithm, "secret_file", path)
             return
         private_pem, public_pem = key_pair(algorithm)
+        jwk = json.dumps(jwk_of(public_pem, algorithm, kid), indent=2)
+        if directory is None:
+            self.stdout.write(
+                "# private_key (SIGNING_KEY): for the hosts that issue tokens.\n"
+                f"{private_pem}"
+                "# public_key (VERIFYING_KEY): for the hosts that only verify.\n"
+                f"{public_pem}"
+                f"# The public key as a JWK with kid {kid!r}, as the JWKS "
+                "publishes it.\n"
+                f"{jwk}\n",
+                ending="",
+            )
+            return
+        private_path = directory / f"{kid}.private.pem"
+        write_new_file(private_path, private_pem, private=True)
+        write_new_file(directory / f"{kid}.public.pem", public_pem, private=False)
+        write_new_file(directory / f"{kid}.jwk.json", jwk + "\n", private=False)
+        self._write_entry(kid, algorithm, "private_key_file", private_path)
+
+    def _write_entry(self, kid: str, algorithm: str, field: str, path: Path) -> None:
         self.stdout.write(
-            f"# SIGNING_KEY: the private key, for the hosts that issue tokens.\n"
-            f"{private_pem}"
-            f"# VERIFYING_KEY: the public key, for the hosts that only verify.\n"
-            f"{public_pem}",
-            ending="",
+            f"Wrote the key to {path}. Add it to JWTSAFE['KEYS'] as "
+            "verify-only on every host first, then make it the signing key:\n"
+            f"{{'kid': {kid!r}, 'algorithm': {algorithm!r}, "
+            f"'state': 'verify-only', {field!r}: {str(path.resolve())!r}}}"
         )
 
     def _configured_algorithm(self) -> str:
@@ -100,3 +151,28 @@ def key_pair(algorithm: str) -> tuple[str, str]:
         serialization.PublicFormat.SubjectPublicKeyInfo,
     )
     return private_pem.decode("ascii"), public_pem.decode("ascii")
+
+
+def jwk_of(public_pem: str, algorithm: str, kid: str) -> dict[str, Any]:
+    public = serialization.load_pem_public_key(public_pem.encode("ascii"))
+    assert isinstance(
+        public, (rsa.RSAPublicKey, ec.EllipticCurvePublicKey, ed25519.Ed25519PublicKey)
+    )
+    return public_jwk(public, algorithm, kid)
+
+
+def write_new_file(path: Path, content: str, *, private: bool) -> None:
+    """Create ``path`` with ``content``; never overwrite an existing key.
+
+    A private file is created with mode 0600, so no other user reads the key
+    even for a moment.
+    """
+    mode = 0o600 if private else 0o644
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    except FileExistsError:
+        raise CommandError(f"{path} exists; choose another --kid.") from None
+    except OSError as error:
+        raise CommandError(f"Cannot create {path}: {error.strerror}.") from None
+    with os.fdopen(descriptor, "w") as file:
+        file.write(content)
