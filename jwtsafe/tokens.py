@@ -287,7 +287,7 @@ def _check_header(header: dict[str, Any], expected_type: str) -> keyring.RingKey
     # Algorithms come from settings. A token naming one that no configured
     # key uses is rejected before its ``kid`` is read.
     algorithm = header.get("alg")
-    if algorithm not in ring.algorithms:
+    if not isinstance(algorithm, str) or algorithm not in ring.algorithms:
         raise TokenError("alg_not_allowed")
 
     if not REJECTED_HEADER_PARAMETERS.isdisjoint(header):

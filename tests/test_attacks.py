@@ -470,6 +470,13 @@ ALGORITHM_CASES = [
             ("HS256 ", "trailing-space"),
             (" HS256", "leading-space"),
             ("HS256\u0000", "trailing-NUL"),
+            # JWS requires a string; other JSON types must not reach a
+            # lookup that expects one.
+            (["HS256"], "array"),
+            ({"alg": "HS256"}, "object"),
+            (256, "number"),
+            (True, "true"),
+            (None, "null"),
         ]
     ],
 ]

@@ -113,7 +113,9 @@ class TestSizeAndForm:
 
 
 class TestHeaderRules:
-    @pytest.mark.parametrize("alg", ["HS384", "hs256", "HS256 ", "none", None])
+    @pytest.mark.parametrize(
+        "alg", ["HS384", "hs256", "HS256 ", "none", None, ["HS256"], {}, 256]
+    )
     def test_alg_other_than_configured(self, alg):
         header = {"alg": alg, "typ": "at+jwt"}
         if alg is None:
