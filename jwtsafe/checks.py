@@ -99,6 +99,7 @@ CHECK_IDS = {
     "jwtsafe.E026": "no signing key in KEYS, or more than one",
     "jwtsafe.E027": "HMAC and asymmetric keys in one ring",
     "jwtsafe.E028": "key file or environment variable that cannot be read",
+    "jwtsafe.E029": "keys that pass every other check but do not load",
     "jwtsafe.W001": "access token lifetime over 15 minutes",
     "jwtsafe.W002": "refresh token lifetime over 30 days",
     "jwtsafe.W003": "revocation cache not shared between processes",
@@ -564,6 +565,27 @@ def check_key_ring() -> Iterator[checks.CheckMessage]:
             )
 
 
+def check_keys_load() -> Iterator[checks.CheckMessage]:
+    """Load the keys as the first request would.
+
+    Runs only when every other startup check passed, so that a mistake the
+    checks above do not name still stops the process instead of failing
+    each request.
+    """
+    try:
+        configured = jwtsafe_settings.keys
+    except ImproperlyConfigured:
+        return  # Reported as jwtsafe.E001 or jwtsafe.E017.
+    try:
+        keyring.build(configured)
+    except ImproperlyConfigured as error:
+        yield SettingError(
+            f"jwtsafe cannot load its keys: {error}",
+            hint="See docs/keys.md for the key each algorithm needs.",
+            id="jwtsafe.E029",
+        )
+
+
 # Claims and lifetimes
 
 
@@ -1006,6 +1028,14 @@ RUNTIME_CHECKS: list[Check] = [
 DEPLOY_CHECKS: list[Check] = [check_cache_deploy, check_committed_keys_deploy]
 
 
+def startup_messages() -> list[checks.CheckMessage]:
+    """Run ``STARTUP_CHECKS``, then load the keys if none of them failed."""
+    messages = run_checks(STARTUP_CHECKS)
+    if not any(message.is_serious() for message in messages):
+        messages += run_checks([check_keys_load])
+    return messages
+
+
 def run_checks(check_list: list[Check]) -> list[checks.CheckMessage]:
     """Run each check, reporting one that fails to run as jwtsafe.E023."""
     messages: list[checks.CheckMessage] = []
@@ -1030,7 +1060,7 @@ def run_checks(check_list: list[Check]) -> list[checks.CheckMessage]:
 
 @checks.register(checks.Tags.security)
 def jwtsafe_settings_check(**kwargs: Any) -> list[checks.CheckMessage]:
-    return run_checks(STARTUP_CHECKS + RUNTIME_CHECKS)
+    return startup_messages() + run_checks(RUNTIME_CHECKS)
 
 
 @checks.register(checks.Tags.security, deploy=True)
@@ -1086,7 +1116,7 @@ def enforce_startup_checks() -> None:
     """
     if _is_unchecked_command():
         return
-    errors = [message for message in run_checks(STARTUP_CHECKS) if message.is_serious()]
+    errors = [message for message in startup_messages() if message.is_serious()]
     if errors:
         details = "\n".join(str(error) for error in errors)
         raise ImproperlyConfigured(

@@ -821,6 +821,13 @@ RING_CHECK_CASES = [
         ["jwtsafe.E017"],
         id="entry-without-state",
     ),
+    # Key-pair fields on an HMAC key: the material itself passes the
+    # strength checks, so only loading the ring finds the mistake.
+    pytest.param(
+        lambda: [entry("a", "HS256", private_key=hmac_secret())],
+        ["jwtsafe.E029"],
+        id="private-key-field-for-hmac",
+    ),
 ]
 
 _shared_secret = hmac_secret()
@@ -851,6 +858,13 @@ class TestRingChecks:
     def test_keys_beside_signing_key(self, ring_check_ids):
         found = ring_check_ids(entry("a", "HS256"), SIGNING_KEY=hmac_secret())
         assert found == ["jwtsafe.E017"]
+
+    def test_load_failure_stops_startup(self, monkeypatch):
+        config = ring_settings(entry("a", "HS256", public_key=hmac_secret()))
+        with override_settings(JWTSAFE=config):
+            monkeypatch.setattr("sys.argv", ["gunicorn", "project.wsgi"])
+            with pytest.raises(ImproperlyConfigured, match="jwtsafe.E029"):
+                checks.enforce_startup_checks()
 
     def test_errors_stop_startup(self, monkeypatch):
         config = ring_settings(entry("a", "ES256"), entry("a", "ES256", "verify-only"))
