@@ -22,6 +22,7 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from django.core.exceptions import ImproperlyConfigured
+from django.views.decorators.debug import sensitive_variables
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
 from . import keyring
@@ -115,6 +116,9 @@ class Claims:
     scopes: frozenset[str] = frozenset()
 
 
+# Error reports (the DEBUG page, AdminEmailHandler, error trackers that keep
+# frame locals) hide every local of the functions that hold a token or a key.
+@sensitive_variables()
 def encode_token(
     *,
     token_type: str,
@@ -171,6 +175,7 @@ def require_signing_key() -> keyring.RingKey:
     return signing
 
 
+@sensitive_variables()
 def verify_token(token: str, expected_type: str) -> Claims:
     """Verify ``token`` as a token of ``expected_type`` and return its claims.
 
@@ -371,12 +376,18 @@ def public_jwks() -> dict[str, Any]:
     return {"keys": jwks}
 
 
+# The largest time claim accepted, in seconds: about 285 million years, and
+# the largest integer a float holds exactly. Larger integers overflow the
+# float conversion that time comparisons need.
+MAX_NUMERIC_DATE = 2**53
+
+
 def _is_number(value: Any) -> bool:
-    return (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-    )
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    if isinstance(value, float) and not math.isfinite(value):
+        return False
+    return abs(value) <= MAX_NUMERIC_DATE
 
 
 def _check_claim_types(payload: dict[str, Any]) -> None:

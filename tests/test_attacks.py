@@ -821,6 +821,20 @@ CLAIM_CASES = [
     pytest.param(claims_changed({"exp": True}), id="exp-true"),
     pytest.param(claims_changed({"exp": False}), id="exp-false"),
     pytest.param(lambda g: raw_claims(g, exp="1e400"), id="exp-overflows-double"),
+    # Integers too large for a float: comparing them with the clock must not
+    # overflow.
+    *[
+        pytest.param(
+            lambda g, name=name, text=text: raw_claims(g, **{name: text}),
+            id=f"{name}-{label}",
+        )
+        for name in ("exp", "iat", "nbf")
+        for text, label in [
+            ("1" + "0" * 400, "integer-overflows-double"),
+            ("-1" + "0" * 400, "negative-integer-overflows-double"),
+            (str(2**53 + 1), "integer-beyond-2-53"),
+        ]
+    ],
     pytest.param(
         times_replaced(exp=lambda now: (now + 300) * 1000), id="exp-milliseconds"
     ),
