@@ -8,6 +8,7 @@ from typing import Any, NoReturn
 
 from django.contrib.auth import get_user_model
 from django.utils.functional import SimpleLazyObject, empty
+from django.views.decorators.debug import sensitive_variables
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
@@ -95,6 +96,7 @@ def _log_rejection(reason: str, claims: Any = None) -> None:
     )
 
 
+@sensitive_variables("raw_token")
 def verify_access_token(raw_token: str) -> Claims:
     """Verify an access token and its session, raising ``TokenError`` on failure.
 
@@ -120,6 +122,7 @@ class JWTAuthentication(BaseAuthentication):
     ``WWW-Authenticate: Bearer ... error="invalid_token"``.
     """
 
+    @sensitive_variables("header", "raw_token")
     def authenticate(self, request: Request) -> tuple[Any, Claims] | None:
         header = self.get_header(request)
         if header is None:
@@ -139,6 +142,7 @@ class JWTAuthentication(BaseAuthentication):
             return None
         return str(header)
 
+    @sensitive_variables("header")
     def get_raw_token(self, request: Request, header: str) -> str | None:
         """Return the token of Bearer credentials, or None for other schemes."""
         scheme = AUTH_SCHEME.match(header)
@@ -155,6 +159,7 @@ class JWTAuthentication(BaseAuthentication):
             self.fail(request, "malformed_header")
         return credentials.group(1)
 
+    @sensitive_variables("raw_token")
     def get_verified_claims(self, request: Request, raw_token: str) -> Claims:
         try:
             return verify_access_token(raw_token)
@@ -191,6 +196,7 @@ class JWTCookieAuthentication(JWTAuthentication):
     that need a user then return 401 with ``error="invalid_token"``.
     """
 
+    @sensitive_variables("cookie")
     def authenticate(self, request: Request) -> tuple[Any, Claims] | None:
         from_header = super().authenticate(request)
         cookie = request.COOKIES.get(jwtsafe_settings.access_cookie_name)
@@ -210,6 +216,7 @@ class JWTCookieAuthentication(JWTAuthentication):
         setattr(request._request, COOKIE_AUTHENTICATED, True)
         return (self.get_user(request, claims), claims)
 
+    @sensitive_variables("cookie")
     def _check_same_user(self, request: Request, header: Claims, cookie: str) -> None:
         """Reject a request whose cookie verifies as another user's token."""
         try:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal, cast
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.views.decorators.debug import sensitive_variables
 
 ACCESS_TOKEN_TYPE = "at+jwt"
 REFRESH_TOKEN_TYPE = "refresh+jwt"
@@ -107,7 +108,7 @@ class KeySource:
     """
 
     kind: str
-    value: str | bytes
+    value: str | bytes = field(repr=False)
     label: str
 
 
@@ -136,6 +137,7 @@ class KeySetting:
 class JWTSafeSettings:
     """Typed access to the ``JWTSAFE`` dict, with defaults and required keys."""
 
+    @sensitive_variables()
     def _user_settings(self) -> dict[str, Any]:
         value = getattr(settings, "JWTSAFE", None)
         if value is None:
@@ -144,6 +146,7 @@ class JWTSafeSettings:
             raise ImproperlyConfigured("JWTSAFE must be a dict.")
         return value
 
+    @sensitive_variables()
     def _get(self, name: str) -> Any:
         user_settings = self._user_settings()
         if name in user_settings:
@@ -186,6 +189,7 @@ class JWTSafeSettings:
         return self._get_str("ALGORITHM")
 
     @property
+    @sensitive_variables()
     def signing_key(self) -> str | bytes:
         value = self._user_settings().get("SIGNING_KEY")
         if not isinstance(value, (str, bytes)) or not value:
@@ -197,6 +201,7 @@ class JWTSafeSettings:
         return value
 
     @property
+    @sensitive_variables()
     def verifying_key(self) -> str | bytes:
         """The key that checks signatures: ``VERIFYING_KEY`` or the signing key."""
         value = self._user_settings().get("VERIFYING_KEY")
@@ -219,6 +224,7 @@ class JWTSafeSettings:
         return value
 
     @property
+    @sensitive_variables()
     def keys(self) -> tuple[KeySetting, ...]:
         """Every configured key, from ``KEYS`` or the single-key settings.
 
@@ -247,6 +253,7 @@ class JWTSafeSettings:
             for position, entry in enumerate(entries, start=1)
         )
 
+    @sensitive_variables()
     def _single_key(self) -> KeySetting:
         algorithm = self.algorithm
         signing = KeySource("value", self.signing_key, "JWTSAFE['SIGNING_KEY']")
@@ -460,6 +467,7 @@ class JWTSafeSettings:
         return cast(SameSite, value)
 
 
+@sensitive_variables()
 def _key_entry(entry: Any, position: int) -> KeySetting:
     """Return the ``KeySetting`` of one ``KEYS`` entry, checking its shape.
 
@@ -532,6 +540,7 @@ def _key_entry(entry: Any, position: int) -> KeySetting:
     )
 
 
+@sensitive_variables()
 def _key_source(value: Any, kind: str, where: str, name: str) -> KeySource:
     label = f"{where} {name}"
     if kind == "file":
@@ -550,6 +559,7 @@ def _key_source(value: Any, kind: str, where: str, name: str) -> KeySource:
     return KeySource(kind, value, label)
 
 
+@sensitive_variables()
 def _check_encodable(name: str, value: str | bytes) -> None:
     # PyJWT encodes str keys as UTF-8. A str read from the environment contains
     # lone surrogates where the bytes were not UTF-8.

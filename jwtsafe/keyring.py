@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
+from django.views.decorators.debug import sensitive_variables
 
 from . import keys
 from .conf import RETIRED, SIGNING, KeySetting, KeySource, jwtsafe_settings
@@ -85,11 +86,13 @@ class KeyRing:
         ]
 
 
+@sensitive_variables()
 def read_source(source: KeySource) -> bytes:
     """Return the bytes of one piece of key material.
 
     Raises ``KeySourceError`` when a file or variable cannot be read. The
-    message names the setting, the path or the variable, never the key.
+    message names the setting, not the path or the variable: a key pasted
+    into the wrong field would otherwise be printed.
     """
     if source.kind == "value":
         return keys.key_bytes(source.value)
@@ -99,7 +102,7 @@ def read_source(source: KeySource) -> bytes:
         value = os.fsencode(os.environ.get(name, ""))
         if not value:
             raise KeySourceError(
-                f"{source.label}: the environment variable {name!r} is not "
+                f"{source.label}: the environment variable it names is not "
                 "set or is empty."
             )
         return value
@@ -109,26 +112,30 @@ def read_source(source: KeySource) -> bytes:
             data = file.read(MAX_KEY_FILE_BYTES + 1)
     except OSError as error:
         raise KeySourceError(
-            f"{source.label}: cannot read {str(path)!r} ({error.strerror or error})."
+            f"{source.label}: cannot read the file it names "
+            f"({error.strerror or type(error).__name__})."
         ) from None
     if len(data) > MAX_KEY_FILE_BYTES:
         raise KeySourceError(
-            f"{source.label}: {str(path)!r} is over {MAX_KEY_FILE_BYTES} bytes, "
-            "larger than any key."
+            f"{source.label}: the file it names is over {MAX_KEY_FILE_BYTES} "
+            "bytes, larger than any key."
         )
     if not data:
-        raise KeySourceError(f"{source.label}: {str(path)!r} is empty.")
+        raise KeySourceError(f"{source.label}: the file it names is empty.")
     return data
 
 
+@sensitive_variables()
 def secret_bytes(source: KeySource) -> bytes:
     """Return an HMAC secret, without the line end a file usually ends with."""
     data = read_source(source)
     if source.kind != "value":
-        data = data.removesuffix(b"\n").removesuffix(b"\r")
+        data = data.removesuffix(b"\r\n") if data.endswith(b"\r\n") else data
+        data = data.removesuffix(b"\n")
     return data
 
 
+@sensitive_variables()
 def load_private_key(source: KeySource) -> PrivateKey:
     data = read_source(source)
     try:
@@ -147,6 +154,7 @@ def load_private_key(source: KeySource) -> PrivateKey:
     return loaded
 
 
+@sensitive_variables()
 def load_public_key(source: KeySource) -> PublicKey:
     data = read_source(source)
     try:
@@ -190,6 +198,7 @@ def _check_fits_algorithm(key: PublicKey, setting: KeySetting) -> None:
         raise ImproperlyConfigured(f"{where}: {algorithm} needs an Ed25519 key.")
 
 
+@sensitive_variables()
 def load_key(setting: KeySetting) -> RingKey:
     """Read and parse one configured key."""
     algorithm = setting.algorithm
@@ -230,6 +239,7 @@ def load_key(setting: KeySetting) -> RingKey:
     return RingKey(setting.kid, algorithm, setting.state, private, public)
 
 
+@sensitive_variables()
 def build(settings: tuple[KeySetting, ...]) -> KeyRing:
     """Load every key and check that they form one ring."""
     loaded = tuple(load_key(setting) for setting in settings)
