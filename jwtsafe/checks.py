@@ -573,11 +573,9 @@ def check_keys_load() -> Iterator[checks.CheckMessage]:
     each request.
     """
     try:
-        configured = jwtsafe_settings.keys
-    except ImproperlyConfigured:
-        return  # Reported as jwtsafe.E001 or jwtsafe.E017.
-    try:
-        keyring.build(configured)
+        # The ring is kept, so a key file that goes away after startup does
+        # not fail the first request.
+        keyring.current()
     except ImproperlyConfigured as error:
         yield SettingError(
             f"jwtsafe cannot load its keys: {error}",

@@ -24,8 +24,9 @@ from django.core import checks as django_checks
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
 from django.test import override_settings
+from django.views.debug import ExceptionReporter
 
-from jwtsafe import checks, keyring
+from jwtsafe import checks, keyring, tokens
 from jwtsafe.conf import jwtsafe_settings
 from jwtsafe.keys import fingerprint
 from jwtsafe.models import Session
@@ -1024,3 +1025,113 @@ def test_fingerprint_lists_ring_keys(settings, tmp_path):
     assert lines[0] == f"k1 secret {fingerprint(secret)}"
     assert [line.split()[:2] for line in lines] == [["k1", "secret"], ["k0", "secret"]]
     assert secret not in output.getvalue()
+
+
+# Keys and tokens in error reports and messages
+
+
+def report_frames(raised: Any, rf: Any) -> tuple[str, list[dict[str, Any]]]:
+    """Return Django's HTML error report and the frames of jwtsafe's code."""
+    # The first frame is the test's own, which holds the secret.
+    report = ExceptionReporter(
+        rf.get("/whoami/"), raised.type, raised.value, raised.tb.tb_next
+    )
+    frames = [
+        frame
+        for frame in report.get_traceback_frames()
+        if f"{os.sep}jwtsafe{os.sep}" in frame["filename"]
+    ]
+    return report.get_traceback_html(), frames
+
+
+class TestErrorReports:
+    """A bug under a token or key must not put either into an error report.
+
+    Django's report, shown by the DEBUG page and sent by AdminEmailHandler
+    with include_html, lists the local variables of every frame.
+    """
+
+    def test_report_hides_key_and_token(self, client, user, settings, monkeypatch, rf):
+        secret = hmac_secret()
+        settings.JWTSAFE = ring_settings(entry("k1", "HS256", secret=secret))
+        access = login(client, user)["access"]
+
+        def simulated_bug(payload: Any) -> None:
+            raise RuntimeError("simulated bug")
+
+        monkeypatch.setattr(tokens, "_check_claim_types", simulated_bug)
+        with pytest.raises(RuntimeError) as raised:
+            get_protected(client, f"Bearer {access}")
+        html, frames = report_frames(raised, rf)
+        assert frames, "the report should include jwtsafe's frames"
+        assert secret not in html
+        for frame in frames:
+            shown = repr(frame["vars"])
+            assert access not in shown, frame["function"]
+            assert secret not in shown, frame["function"]
+
+    def test_report_hides_key_of_ring_that_fails_to_load(self, client, user, rf):
+        secret = hmac_secret()
+        # Passes every check but loading, which stops startup with E029;
+        # here it reaches a request, as under a server that skipped ready().
+        config = ring_settings(entry("k1", "HS256", private_key=secret))
+        token = mint({"alg": "HS256", "typ": "at+jwt", "kid": "k1"}, {}, b"x" * 32)
+        with override_settings(JWTSAFE=config):
+            with pytest.raises(ImproperlyConfigured) as raised:
+                get_protected(client, f"Bearer {token}")
+        html, frames = report_frames(raised, rf)
+        assert frames
+        assert secret not in html
+
+    def test_key_settings_print_no_key(self, settings):
+        secret = hmac_secret()
+        settings.JWTSAFE = ring_settings(entry("k1", "HS256", secret=secret))
+        assert secret not in repr(jwtsafe_settings.keys)
+        assert secret not in repr(keyring.current())
+
+    @pytest.mark.parametrize(
+        ("algorithm", "field"),
+        [
+            ("HS256", "secret_file"),
+            ("HS256", "secret_env"),
+            ("ES256", "private_key_file"),
+            ("ES256", "private_key_env"),
+        ],
+    )
+    def test_key_pasted_into_source_field_not_printed(self, algorithm, field):
+        if algorithm == "HS256":
+            material = hmac_secret()
+            fragment = material
+        else:
+            material = private_pem(private_key("ES256", "pasted"))
+            fragment = material.splitlines()[1]
+        config = ring_settings(
+            {"kid": "k1", "algorithm": algorithm, "state": "signing", field: material}
+        )
+        with override_settings(JWTSAFE=config):
+            messages = checks.startup_messages()
+            with pytest.raises(ImproperlyConfigured) as raised:
+                checks.enforce_startup_checks()
+        assert [message.id for message in messages] == ["jwtsafe.E028"]
+        assert fragment not in "\n".join(f"{m.msg} {m.hint}" for m in messages)
+        assert fragment not in str(raised.value)
+
+
+def test_ring_kept_from_startup(client, user, settings, tmp_path, monkeypatch):
+    # A secret mount that goes away after startup does not fail requests:
+    # the startup checks loaded and kept the ring.
+    path = tmp_path / "k1.secret"
+    path.write_text(hmac_secret() + "\n")
+    settings.JWTSAFE = ring_settings(entry("k1", "HS256", secret_file=path))
+    monkeypatch.setattr("sys.argv", ["gunicorn", "project.wsgi"])
+    checks.enforce_startup_checks()
+    path.unlink()
+    tokens_ = login(client, user)
+    assert_user(get_protected(client, f"Bearer {tokens_['access']}"), user)
+
+
+def test_keygen_writes_all_files_or_none(tmp_path):
+    (tmp_path / "k1.jwk.json").write_text("{}")
+    with pytest.raises(CommandError, match="exists"):
+        keygen("--algorithm", "ES256", "--kid", "k1", "--output-dir", str(tmp_path))
+    assert sorted(os.listdir(tmp_path)) == ["k1.jwk.json"]

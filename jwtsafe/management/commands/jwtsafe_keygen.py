@@ -72,7 +72,7 @@ class Command(BaseCommand):
                 self.stdout.write(secret)
                 return
             path = directory / f"{kid}.secret"
-            write_new_file(path, secret + "\n", private=True)
+            write_new_files([(path, secret + "\n", True)])
             self._write_entry(kid, algorithm, "secret_file", path)
             return
         private_pem, public_pem = key_pair(algorithm)
@@ -90,9 +90,13 @@ class Command(BaseCommand):
             )
             return
         private_path = directory / f"{kid}.private.pem"
-        write_new_file(private_path, private_pem, private=True)
-        write_new_file(directory / f"{kid}.public.pem", public_pem, private=False)
-        write_new_file(directory / f"{kid}.jwk.json", jwk + "\n", private=False)
+        write_new_files(
+            [
+                (private_path, private_pem, True),
+                (directory / f"{kid}.public.pem", public_pem, False),
+                (directory / f"{kid}.jwk.json", jwk + "\n", False),
+            ]
+        )
         self._write_entry(kid, algorithm, "private_key_file", private_path)
 
     def _write_entry(self, kid: str, algorithm: str, field: str, path: Path) -> None:
@@ -161,12 +165,29 @@ def jwk_of(public_pem: str, algorithm: str, kid: str) -> dict[str, Any]:
     return public_jwk(public, algorithm, kid)
 
 
-def write_new_file(path: Path, content: str, *, private: bool) -> None:
-    """Create ``path`` with ``content``; never overwrite an existing key.
+def write_new_files(files: list[tuple[Path, str, bool]]) -> None:
+    """Create each ``(path, content, private)`` file, or none of them.
 
-    A private file is created with mode 0600, so no other user reads the key
-    even for a moment.
+    No existing file is overwritten. Private files are created with mode
+    0600, so no other user reads the key even for a moment. When one file
+    cannot be created, the ones already written are removed, so no
+    private key is left without its public half.
     """
+    for path, _content, _private in files:
+        if path.exists() or path.is_symlink():
+            raise CommandError(f"{path} exists; choose another --kid.")
+    written: list[Path] = []
+    try:
+        for path, content, private in files:
+            _write_new_file(path, content, private=private)
+            written.append(path)
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+
+
+def _write_new_file(path: Path, content: str, *, private: bool) -> None:
     mode = 0o600 if private else 0o644
     try:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
