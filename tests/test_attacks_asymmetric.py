@@ -477,6 +477,8 @@ class Genuine:
     claims: dict[str, Any]
     server: Server = field(repr=False)
     attacker: Attacker = field(repr=False)
+    # The body of the server's JWKS response, byte for byte.
+    jwks_body: bytes = field(default=b"", repr=False)
 
     @property
     def signing_input(self) -> str:
@@ -493,6 +495,8 @@ class Genuine:
 def genuine(server, attacker, client, user) -> Genuine:
     tokens = login(client, user)
     header, claims = split_token(tokens["access"])
+    jwks = client.get("/auth/jwks.json")
+    assert jwks.status_code == 200
     return Genuine(
         access=tokens["access"],
         refresh=tokens["refresh"],
@@ -500,6 +504,7 @@ def genuine(server, attacker, client, user) -> Genuine:
         claims=claims,
         server=server,
         attacker=attacker,
+        jwks_body=jwks.content,
     )
 
 
@@ -580,7 +585,49 @@ def confusion_cases(forms: list[str]) -> list[Any]:
     ]
 
 
+def published_jwk_forms(g: Genuine) -> dict[str, bytes]:
+    """Return the JWKS response and each key in it, as the server sends them.
+
+    An attacker reads these bytes from the JWKS URL, so a verifier that used
+    any of them as an HMAC secret would accept the attacker's token.
+    """
+    forms = {"jwks-response": g.jwks_body}
+    for key in json.loads(g.jwks_body)["keys"]:
+        name = key.get("kid", "no-kid")
+        forms[f"jwk-{name}"] = json.dumps(key).encode()
+        forms[f"jwk-{name}-compact"] = json.dumps(key, separators=(",", ":")).encode()
+    return forms
+
+
+def hmac_with_published_jwks(algorithm: str) -> Callable[[Genuine], list[str]]:
+    def build(g: Genuine) -> list[str]:
+        return [
+            mint(g.header_with({"alg": algorithm}), g.claims, key, algorithm)
+            for key in published_jwk_forms(g).values()
+        ]
+
+    return build
+
+
 class TestAlgorithmConfusion:
+    @pytest.mark.parametrize(
+        ("server", "build"),
+        for_deployments(
+            DEPLOYMENTS,
+            [
+                pytest.param(hmac_with_published_jwks(algorithm), id=algorithm)
+                for algorithm in HMAC_ALGORITHMS
+            ],
+        ),
+        indirect=["server"],
+    )
+    def test_hmac_with_published_jwks_rejected(self, client, genuine, build):
+        tokens = build(genuine)
+        # The JWKS and each key in it, in the two spellings.
+        assert len(tokens) >= 3
+        for token in tokens:
+            assert_rejected(send(client, token), token)
+
     @pytest.mark.parametrize(
         ("server", "build"),
         for_deployments(RSA_DEPLOYMENTS, confusion_cases(RSA_KEY_FORMS))
