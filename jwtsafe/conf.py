@@ -1,21 +1,27 @@
-"""The ``JWTSAFE`` settings, read from ``django.conf.settings`` on every access.
+"""The ``JWTSAFE`` settings, read from ``django.conf.settings`` through one object.
 
-Reading on access keeps ``override_settings`` working in tests. Key material
-is read here only as far as its source: a file or environment variable is
-named here and read by ``jwtsafe.keyring``.
+Each setting is read and checked on first access, and kept until a Django
+setting changes (``override_settings`` in tests), so the request path pays
+a dict lookup per setting. Key material is read here only as far as its
+source: a file or environment variable is named here and read by
+``jwtsafe.keyring``.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Literal, cast
+from typing import Any, Generic, Literal, TypeVar, cast, overload
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
 from django.views.decorators.debug import sensitive_variables
+
+T = TypeVar("T")
 
 ACCESS_TOKEN_TYPE = "at+jwt"
 REFRESH_TOKEN_TYPE = "refresh+jwt"
@@ -134,8 +140,40 @@ class KeySetting:
         return [(role, source) for role, source in found if source is not None]
 
 
+class setting(Generic[T]):
+    """A read-only property whose value is kept after its first successful read.
+
+    A read that raises is not kept, so a wrong setting raises on every
+    access. ``JWTSafeSettings.clear`` forgets every kept value.
+    """
+
+    def __init__(self, fget: Callable[[Any], T]) -> None:
+        self.fget = fget
+        self.__doc__ = fget.__doc__
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> setting[T]: ...
+
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> T: ...
+
+    def __get__(self, instance: object | None, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        values = instance.__dict__.setdefault("_values", {})
+        try:
+            return values[self]
+        except KeyError:
+            value = values[self] = self.fget(instance)
+            return value
+
+
 class JWTSafeSettings:
     """Typed access to the ``JWTSAFE`` dict, with defaults and required keys."""
+
+    def clear(self) -> None:
+        """Forget the values read so far; the next access reads them again."""
+        self.__dict__.pop("_values", None)
 
     @sensitive_variables()
     def _user_settings(self) -> dict[str, Any]:
@@ -178,17 +216,17 @@ class JWTSafeSettings:
             raise ImproperlyConfigured(f"JWTSAFE[{name!r}] must be a non-empty string.")
         return value
 
-    @property
+    @setting
     def uses_key_ring(self) -> bool:
         """Whether keys come from ``KEYS`` rather than ``SIGNING_KEY``."""
         value = getattr(settings, "JWTSAFE", None)
         return isinstance(value, dict) and "KEYS" in value
 
-    @property
+    @setting
     def algorithm(self) -> str:
         return self._get_str("ALGORITHM")
 
-    @property
+    @setting
     @sensitive_variables()
     def signing_key(self) -> str | bytes:
         value = self._user_settings().get("SIGNING_KEY")
@@ -200,7 +238,7 @@ class JWTSafeSettings:
         _check_encodable("SIGNING_KEY", value)
         return value
 
-    @property
+    @setting
     @sensitive_variables()
     def verifying_key(self) -> str | bytes:
         """The key that checks signatures: ``VERIFYING_KEY`` or the signing key."""
@@ -214,7 +252,7 @@ class JWTSafeSettings:
             return value
         return self.signing_key
 
-    @property
+    @setting
     def key_id(self) -> str | None:
         value = self._get("KEY_ID")
         if value is not None and (not isinstance(value, str) or not value):
@@ -223,7 +261,7 @@ class JWTSafeSettings:
             )
         return value
 
-    @property
+    @setting
     @sensitive_variables()
     def keys(self) -> tuple[KeySetting, ...]:
         """Every configured key, from ``KEYS`` or the single-key settings.
@@ -275,7 +313,7 @@ class JWTSafeSettings:
             public_key=verifying,
         )
 
-    @property
+    @setting
     def jwks_max_age(self) -> timedelta:
         value = self._get_timedelta("JWKS_MAX_AGE", allow_zero=True)
         if value > timedelta(days=1):
@@ -285,27 +323,27 @@ class JWTSafeSettings:
             )
         return value
 
-    @property
+    @setting
     def issuer(self) -> str:
         return self._get_str("ISSUER")
 
-    @property
+    @setting
     def audience(self) -> str:
         return self._get_str("AUDIENCE")
 
-    @property
+    @setting
     def access_token_lifetime(self) -> timedelta:
         return self._get_timedelta("ACCESS_TOKEN_LIFETIME")
 
-    @property
+    @setting
     def refresh_token_lifetime(self) -> timedelta:
         return self._get_timedelta("REFRESH_TOKEN_LIFETIME")
 
-    @property
+    @setting
     def leeway(self) -> timedelta:
         return self._get_timedelta("LEEWAY", allow_zero=True)
 
-    @property
+    @setting
     def max_token_bytes(self) -> int:
         value = self._get("MAX_TOKEN_BYTES")
         if not isinstance(value, int) or isinstance(value, bool) or value < 256:
@@ -314,23 +352,23 @@ class JWTSafeSettings:
             )
         return value
 
-    @property
+    @setting
     def auth_header_scheme(self) -> str:
         return self._get_str("AUTH_HEADER_SCHEME")
 
-    @property
+    @setting
     def realm(self) -> str:
         return self._get_str("REALM")
 
-    @property
+    @setting
     def cache_alias(self) -> str:
         return self._get_str("CACHE_ALIAS")
 
-    @property
+    @setting
     def user_id_field(self) -> str:
         return self._get_str("USER_ID_FIELD")
 
-    @property
+    @setting
     def login_throttle_rates(self) -> dict[str, str | None]:
         value = self._get("LOGIN_THROTTLE_RATES")
         if not isinstance(value, dict) or not set(value) <= {"ip", "username"}:
@@ -348,7 +386,7 @@ class JWTSafeSettings:
                 )
         return value
 
-    @property
+    @setting
     def forbidden_key_fingerprints(self) -> frozenset[str]:
         value = self._get("FORBIDDEN_KEY_FINGERPRINTS")
         if isinstance(value, str) or not isinstance(
@@ -369,7 +407,7 @@ class JWTSafeSettings:
                 )
         return frozenset(value)
 
-    @property
+    @setting
     def default_scopes(self) -> frozenset[str]:
         value = self._get("DEFAULT_SCOPES")
         if isinstance(value, str) or not isinstance(
@@ -387,7 +425,7 @@ class JWTSafeSettings:
                 )
         return frozenset(value)
 
-    @property
+    @setting
     def refresh_grace_period(self) -> timedelta:
         value = self._get_timedelta("REFRESH_GRACE_PERIOD", allow_zero=True)
         if value > timedelta(minutes=1):
@@ -397,7 +435,7 @@ class JWTSafeSettings:
             )
         return value
 
-    @property
+    @setting
     def transport(self) -> str:
         value = self._get("TRANSPORT")
         if value not in TRANSPORTS:
@@ -406,19 +444,19 @@ class JWTSafeSettings:
             )
         return str(value)
 
-    @property
+    @setting
     def access_cookie_name(self) -> str:
         return self._get_str("ACCESS_COOKIE_NAME")
 
-    @property
+    @setting
     def refresh_cookie_name(self) -> str:
         return self._get_str("REFRESH_COOKIE_NAME")
 
-    @property
+    @setting
     def access_cookie_path(self) -> str:
         return self._get_str("ACCESS_COOKIE_PATH")
 
-    @property
+    @setting
     def refresh_cookie_path(self) -> str | None:
         """The refresh cookie's path, or None for the one jwtsafe derives."""
         value = self._get("REFRESH_COOKIE_PATH")
@@ -429,7 +467,7 @@ class JWTSafeSettings:
             )
         return value
 
-    @property
+    @setting
     def cookie_domain(self) -> str | None:
         value = self._get("COOKIE_DOMAIN")
         if value is not None and (not isinstance(value, str) or not value):
@@ -438,7 +476,7 @@ class JWTSafeSettings:
             )
         return value
 
-    @property
+    @setting
     def cookie_secure(self) -> bool:
         """Whether cookies carry ``Secure``: the setting, or ``not DEBUG``."""
         value = self._get("COOKIE_SECURE")
@@ -450,14 +488,14 @@ class JWTSafeSettings:
             )
         return value
 
-    @property
+    @setting
     def cookie_httponly(self) -> bool:
         value = self._get("COOKIE_HTTPONLY")
         if not isinstance(value, bool):
             raise ImproperlyConfigured("JWTSAFE['COOKIE_HTTPONLY'] must be a bool.")
         return value
 
-    @property
+    @setting
     def cookie_samesite(self) -> SameSite:
         value = self._get("COOKIE_SAMESITE")
         if value not in ("Lax", "Strict", "None"):
@@ -575,3 +613,12 @@ def _check_encodable(name: str, value: str | bytes) -> None:
 
 
 jwtsafe_settings = JWTSafeSettings()
+
+
+def _clear_on_change(**kwargs: Any) -> None:
+    # Any setting: cookie_secure follows DEBUG, and others read CACHES or the
+    # user model.
+    jwtsafe_settings.clear()
+
+
+setting_changed.connect(_clear_on_change)
