@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from typing import Any, NoReturn
 
 from django.contrib.auth import get_user_model
+from django.core.signals import setting_changed
 from django.utils.functional import SimpleLazyObject, empty
 from django.views.decorators.debug import sensitive_variables
 from rest_framework import exceptions
@@ -41,8 +43,10 @@ class TokenUser(SimpleLazyObject):  # type: ignore[type-arg]
     """
 
     def __init__(self, claims: Claims, user_id: Any) -> None:
-        self.__dict__["_jwtsafe_user_id"] = user_id
-        self.__dict__["_jwtsafe_claims"] = claims
+        attributes = self.__dict__
+        attributes["_jwtsafe_user_id"] = user_id
+        attributes["_jwtsafe_claims"] = claims
+        attributes["_jwtsafe_pk_attname"] = _primary_key_attname()
         super().__init__(self._load_user)
 
     def _load_user(self) -> Any:
@@ -59,17 +63,14 @@ class TokenUser(SimpleLazyObject):  # type: ignore[type-arg]
             )
         return user
 
-    def _uses_primary_key(self) -> bool:
-        return jwtsafe_settings.user_id_field in ("pk", get_user_model()._meta.pk.name)
-
     @property
     def pk(self) -> Any:
-        if self._uses_primary_key():
+        if self.__dict__["_jwtsafe_pk_attname"] is not None:
             return self.__dict__["_jwtsafe_user_id"]
         return self.__getattr__("pk")
 
     def __getattr__(self, name: str) -> Any:
-        if self._uses_primary_key() and name == get_user_model()._meta.pk.attname:
+        if name == self.__dict__["_jwtsafe_pk_attname"]:
             return self.__dict__["_jwtsafe_user_id"]
         if self._wrapped is empty:
             self._setup()
@@ -85,6 +86,26 @@ class TokenUser(SimpleLazyObject):  # type: ignore[type-arg]
 
     def __bool__(self) -> bool:
         return True
+
+
+@functools.cache
+def _primary_key_attname() -> str | None:
+    """Return the user model's primary key attribute when tokens name users by it.
+
+    The token's ``sub`` is then the primary key, so ``pk`` needs no query.
+    Kept until a setting changes, ``AUTH_USER_MODEL`` among them.
+    """
+    primary_key = get_user_model()._meta.pk
+    if jwtsafe_settings.user_id_field in ("pk", primary_key.name):
+        return str(primary_key.attname)
+    return None
+
+
+def _forget_primary_key(**kwargs: Any) -> None:
+    _primary_key_attname.cache_clear()
+
+
+setting_changed.connect(_forget_primary_key)
 
 
 def _log_rejection(reason: str, claims: Any = None) -> None:

@@ -7,6 +7,7 @@ and operators: ``issue_token_pair``, ``refresh_token_pair``,
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import Iterable
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.core.signals import setting_changed
 from django.db import DatabaseError, connection, models, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -89,7 +91,7 @@ def parse_subject(subject: str) -> Any:
     hyphenated form. Integers outside the column's range are rejected too, so
     no lookup can fail in the database.
     """
-    field = _user_id_field()
+    field, low, high = _subject_field(jwtsafe_settings.user_id_field, connection.vendor)
     try:
         value = field.to_python(subject)
     except (ValidationError, ValueError, TypeError, OverflowError) as error:
@@ -97,10 +99,33 @@ def parse_subject(subject: str) -> Any:
     if value is None or str(value) != subject:
         raise TokenError("invalid_subject")
     if isinstance(value, int):
-        low, high = connection.ops.integer_field_range(field.get_internal_type())
         if (low is not None and value < low) or (high is not None and value > high):
             raise TokenError("invalid_subject")
     return value
+
+
+@functools.lru_cache(maxsize=16)
+def _subject_field(
+    name: str, vendor: str
+) -> tuple[models.Field[Any, Any], int | None, int | None]:
+    """Return the user id field and its integer range on this database.
+
+    Kept per setting and database, because ``parse_subject`` runs on every
+    request, and forgotten when a setting changes, ``AUTH_USER_MODEL``
+    among them.
+    """
+    model = get_user_model()
+    field = model._meta.pk if name == "pk" else model._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    low, high = connection.ops.integer_field_range(field.get_internal_type())
+    return field, low, high
+
+
+def _forget_subject_field(**kwargs: Any) -> None:
+    _subject_field.cache_clear()
+
+
+setting_changed.connect(_forget_subject_field)
 
 
 def _has_active_field() -> bool:
