@@ -117,7 +117,13 @@ def _subject_field(
     model = get_user_model()
     field = model._meta.pk if name == "pk" else model._meta.get_field(name)
     assert isinstance(field, models.Field)
-    low, high = connection.ops.integer_field_range(field.get_internal_type())
+    low: int | None
+    high: int | None
+    try:
+        low, high = connection.ops.integer_field_range(field.get_internal_type())
+    except KeyError:
+        # Not an integer field, such as a UUID primary key: no range.
+        low = high = None
     return field, low, high
 
 
