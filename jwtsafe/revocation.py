@@ -8,11 +8,23 @@ This is the only module that talks to the cache. It keeps two entries:
 The request path reads both in one ``get_many`` call, which django-redis
 sends as a single ``MGET``. A missing entry is a miss, never "not revoked":
 the caller then reads the database.
+
+A revocation is written to the database first, then here. When that cache
+write fails, the entries it should have changed may still say "active":
+
+- this process remembers their keys, and deletes them before its next read,
+  so it reads the database for them instead;
+- every entry that lets a token in (a user's version, an active session)
+  expires after ``ACCESS_TOKEN_LIFETIME``, so another process trusts a stale
+  one for at most that long, as it would trust an unexpired access token.
+
+Entries that reject (``REVOKED``) live as long as a refresh token.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +67,9 @@ class RevocationStore:
 
     def __init__(self, alias: str | None = None) -> None:
         self._alias = alias
+        # Keys whose revocation write failed; deleted before the next read.
+        self._stale: set[str] = set()
+        self._stale_lock = threading.Lock()
 
     @property
     def cache(self) -> BaseCache:
@@ -68,6 +83,8 @@ class RevocationStore:
         """
         keys = [user_key(subject), session_key(session_id)]
         try:
+            if self._stale:
+                self._delete_stale()
             values = self.cache.get_many(keys)
         except Exception as error:
             raise CacheUnavailable(str(error)) from error
@@ -93,21 +110,20 @@ class RevocationStore:
         ``add`` never overwrites, so a revocation written while the database
         read was in flight stays in place.
         """
+        active_timeout = self._active_timeout()
         try:
-            self.cache.add(
-                user_key(subject),
-                user_version,
-                timeout=self._user_timeout(),
-            )
+            self.cache.add(user_key(subject), user_version, timeout=active_timeout)
             if session_timeout > 0:
                 self.cache.add(
-                    session_key(session_id), subject, timeout=session_timeout
+                    session_key(session_id),
+                    subject,
+                    timeout=min(session_timeout, active_timeout),
                 )
         except Exception:
             logger.warning("Revocation cache fill failed", exc_info=True)
 
     def set_user_version(self, subject: str, version: int) -> None:
-        self._write({user_key(subject): version}, self._user_timeout())
+        self._write({user_key(subject): version}, self._active_timeout())
 
     def forget_user(self, subject: str) -> None:
         """Drop the cached version of a deleted user."""
@@ -117,6 +133,8 @@ class RevocationStore:
             logger.error(
                 "Revocation cache delete failed for user=%s", subject, exc_info=True
             )
+            with self._stale_lock:
+                self._stale.add(user_key(subject))
 
     def mark_sessions_revoked(self, session_ids: list[str]) -> None:
         if not session_ids:
@@ -126,21 +144,40 @@ class RevocationStore:
         timeout = jwtsafe_settings.refresh_token_lifetime.total_seconds()
         self._write({session_key(sid): REVOKED for sid in session_ids}, timeout)
 
-    def _user_timeout(self) -> float:
-        return jwtsafe_settings.refresh_token_lifetime.total_seconds()
+    def _active_timeout(self) -> float:
+        return jwtsafe_settings.access_token_lifetime.total_seconds()
 
     def _write(self, values: dict[str, Any], timeout: float) -> None:
         # The database already contains the revocation. If the cache write
-        # fails, a stale entry could still read "active" until ``timeout``, so
-        # the failure is logged as an error for the operator.
+        # fails, a stale entry could still read "active", so its key is
+        # remembered for deletion and the failure is logged as an error.
         try:
             self.cache.set_many(values, timeout=timeout)
         except Exception:
             logger.error(
-                "Revocation cache write failed for %d entries",
+                "Revocation cache write failed for %d entries; this process "
+                "reads them from the database until they can be deleted",
                 len(values),
                 exc_info=True,
             )
+            with self._stale_lock:
+                self._stale.update(values)
+        else:
+            with self._stale_lock:
+                self._stale.difference_update(values)
+
+    def _delete_stale(self) -> None:
+        """Delete the entries whose revocation write failed.
+
+        Deleting never lets a token in: the next read of those keys misses
+        and reads the database. Raises when the cache still fails, so the
+        caller reads the database for this request too.
+        """
+        with self._stale_lock:
+            stale = list(self._stale)
+        self.cache.delete_many(stale)
+        with self._stale_lock:
+            self._stale.difference_update(stale)
 
 
 revocation_store = RevocationStore()
