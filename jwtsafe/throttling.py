@@ -2,16 +2,24 @@
 
 Rates come from ``JWTSAFE["LOGIN_THROTTLE_RATES"]`` so a project can change
 them without defining DRF throttle scopes. A rate of ``None`` turns one off.
+
+The attempt counts live in the cache. When it cannot be read, login answers
+503: letting attempts through uncounted would switch the throttle off for as
+long as the cache is down.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from typing import Any
 
 from rest_framework.throttling import SimpleRateThrottle
 
 from .conf import jwtsafe_settings
+from .exceptions import RevocationServiceUnavailable
+
+logger = logging.getLogger("jwtsafe")
 
 
 class LoginRateThrottle(SimpleRateThrottle):
@@ -19,6 +27,13 @@ class LoginRateThrottle(SimpleRateThrottle):
 
     def get_rate(self) -> str | None:
         return jwtsafe_settings.login_throttle_rates.get(self.rate_name)
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        try:
+            return bool(super().allow_request(request, view))
+        except Exception as error:
+            logger.error("Login throttle cache unavailable: %s", type(error).__name__)
+            raise RevocationServiceUnavailable() from error
 
 
 class LoginIPRateThrottle(LoginRateThrottle):

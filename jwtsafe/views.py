@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from django.contrib.auth import authenticate, user_logged_in
+from django.db import DatabaseError
 from django.http import HttpRequest, JsonResponse
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_safe
@@ -23,6 +24,7 @@ from .cookies import (
     set_token_cookies,
     start_cookie_session,
 )
+from .exceptions import RevocationServiceUnavailable
 from .models import RevokeReason
 from .serializers import LoginSerializer
 from .sessions import (
@@ -62,12 +64,21 @@ class TransportMixin:
 
     ``jwtsafe.urls`` follows ``JWTSAFE['TRANSPORT']``; ``jwtsafe.cookie_urls``
     serves cookie mode beside it.
+
+    Also answers 503, not 500, when the database fails: login, refresh and
+    logout read or write sessions there and have no other source.
     """
 
     transport: str | None = None
 
     def uses_cookies(self) -> bool:
         return (self.transport or jwtsafe_settings.transport) == "cookie"
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, DatabaseError):
+            logger.error("Database unavailable: %s", type(exc).__name__)
+            exc = RevocationServiceUnavailable()
+        return super().handle_exception(exc)  # type: ignore[misc, no-any-return]
 
 
 class PublicTokenView(TransportMixin, APIView):
