@@ -326,7 +326,9 @@ def add_sessions(count: int, users: int) -> list[tuple[str, str]]:
             "ON u.id = s.user_id WHERE u.username LIKE 'scale-%%'"
         )
         rows = cursor.fetchall()
-    timeout = lifetime.total_seconds()
+    # As a login leaves them: entries that let a token in expire with the
+    # access token.
+    timeout = settings.JWTSAFE["ACCESS_TOKEN_LIFETIME"].total_seconds()
     batch: dict[str, Any] = {}
     seen_users: set[str] = set()
     for session_id, user_id in rows:
