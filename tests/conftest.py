@@ -4,6 +4,8 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -29,6 +31,82 @@ def pytest_report_header() -> list[str]:
             "installed; tests marked 'redis' are skipped"
         )
     return lines
+
+
+# The log scan: every record the suite logs, at any level and from any
+# logger, must contain no token, key or password.
+
+# A compact JWS or JWT: base64url of '{"' then two more segments.
+LOGGED_TOKEN = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+# Secrets made during the run, such as the keys of key-ring tests.
+SECRETS_MADE: set[str] = set()
+
+
+class LogScan(logging.Handler):
+    """Keep the text of every record logged while the suite runs."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.NOTSET)
+        self.records = 0
+        self.leaks: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records += 1
+        try:
+            text = record.getMessage()
+        except Exception:
+            text = str(record.msg)
+        if record.exc_info:
+            text += "\n" + logging.Formatter().formatException(record.exc_info)
+        if record.stack_info:
+            text += "\n" + record.stack_info
+        found = self.secrets_in(text)
+        if found:
+            self.leaks.append(f"{record.name} {record.levelname}: {found}")
+
+    @staticmethod
+    def secrets_in(text: str) -> str | None:
+        if LOGGED_TOKEN.search(text):
+            return "a token"
+        if "PRIVATE KEY" in text:
+            return "a PEM private key"
+        known = {
+            "the test signing key": settings.JWTSAFE.get("SIGNING_KEY"),
+            "SECRET_KEY": settings.SECRET_KEY,
+            "the test password": PASSWORD,
+        }
+        for name, value in known.items():
+            if isinstance(value, str) and value and value in text:
+                return name
+        for value in list(SECRETS_MADE):
+            if value in text:
+                return "a key made by a test"
+        return None
+
+
+LOG_SCAN = LogScan()
+
+
+def pytest_configure(config: Any) -> None:
+    logging.getLogger().addHandler(LOG_SCAN)
+    logging.getLogger().setLevel(logging.DEBUG)
+
+
+def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
+    logging.getLogger().removeHandler(LOG_SCAN)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if LOG_SCAN.leaks:
+        if reporter is not None:
+            reporter.write_sep("=", "secrets found in the suite's logs", red=True)
+            for leak in LOG_SCAN.leaks[:20]:
+                reporter.write_line(leak)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    elif reporter is not None:
+        reporter.ensure_newline()
+        reporter.write_line(
+            f"jwtsafe: log scan read {LOG_SCAN.records} log records; no token, "
+            "key or password in them"
+        )
 
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:

@@ -108,5 +108,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"null": {"class": "logging.NullHandler"}},
-    "loggers": {"jwtsafe": {"handlers": ["null"], "level": "WARNING"}},
+    # Every level, so that the suite's log scan (tests/conftest.py) sees all
+    # that jwtsafe could log.
+    "loggers": {"jwtsafe": {"handlers": ["null"], "level": "DEBUG"}},
 }

@@ -31,7 +31,14 @@ from jwtsafe.conf import jwtsafe_settings
 from jwtsafe.keys import fingerprint
 from jwtsafe.models import Session
 from jwtsafe.tokens import TokenError, verify_token
-from tests.conftest import login, mint, private_pem, public_pem, split_token
+from tests.conftest import (
+    SECRETS_MADE,
+    login,
+    mint,
+    private_pem,
+    public_pem,
+    split_token,
+)
 from tests.test_attacks import assert_rejected, assert_user, get_protected, post_refresh
 
 HMAC_ALGORITHMS = ["HS256", "HS384", "HS512"]
@@ -81,7 +88,10 @@ def public_der(key: Any) -> bytes:
 
 
 def hmac_secret(algorithm: str = "HS256") -> str:
-    return secrets.token_urlsafe({"HS256": 32, "HS384": 48, "HS512": 64}[algorithm])
+    secret = secrets.token_urlsafe({"HS256": 32, "HS384": 48, "HS512": 64}[algorithm])
+    # The suite's log scan fails the run if this appears in any log record.
+    SECRETS_MADE.add(secret)
+    return secret
 
 
 def entry(
