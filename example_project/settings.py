@@ -113,6 +113,9 @@ if REDIS_URL:
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "jwtsafe-example",
+            # A slow or unreachable Redis costs a request this long at most
+            # before jwtsafe asks the database instead.
+            "OPTIONS": {"SOCKET_TIMEOUT": 0.25, "SOCKET_CONNECT_TIMEOUT": 0.25},
         }
     }
 else:

@@ -108,6 +108,7 @@ CHECK_IDS = {
     "jwtsafe.W006": "jwtsafe's class after one that turns 401 into 403",
     "jwtsafe.W007": "token cookies without Secure while DEBUG is on",
     "jwtsafe.W008": "signing key without its private key: this process cannot sign",
+    "jwtsafe.W009": "revocation cache without a socket timeout",
 }
 
 
@@ -792,6 +793,28 @@ def check_cache() -> Iterator[checks.CheckMessage]:
         )
 
 
+def check_cache_timeout() -> Iterator[checks.CheckMessage]:
+    config = _cache_config()
+    if not str(config.get("BACKEND", "")).startswith("django_redis."):
+        return
+    options = config.get("OPTIONS")
+    options = options if isinstance(options, dict) else {}
+    missing = [
+        name
+        for name in ("SOCKET_TIMEOUT", "SOCKET_CONNECT_TIMEOUT")
+        if options.get(name) is None
+    ]
+    if missing:
+        yield checks.Warning(
+            "jwtsafe's revocation cache has no "
+            + " or ".join(missing)
+            + ", so a Redis that stops answering holds every request.",
+            hint="Set them in the cache's OPTIONS, such as 0.25 seconds: "
+            "after that long jwtsafe reads the database instead.",
+            id="jwtsafe.W009",
+        )
+
+
 def check_cache_deploy() -> Iterator[checks.CheckMessage]:
     if _cache_is_local():
         yield checks.Error(
@@ -1020,6 +1043,7 @@ RUNTIME_CHECKS: list[Check] = [
     check_setting_names,
     check_cookie_security,
     check_cache,
+    check_cache_timeout,
     check_authentication_order,
     check_committed_keys,
 ]

@@ -77,6 +77,7 @@ if REDIS_URL is not None:
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "jwtsafe-tests",
+            "OPTIONS": {"SOCKET_TIMEOUT": 2, "SOCKET_CONNECT_TIMEOUT": 2},
         }
     }
 else:

@@ -629,11 +629,13 @@ LOCAL_MEMORY = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMem
 
 
 def redis_cache(**options: Any) -> dict[str, Any]:
+    """Return CACHES with one django-redis cache, with timeouts unless given."""
+    options = {"SOCKET_TIMEOUT": 0.25, "SOCKET_CONNECT_TIMEOUT": 0.25, **options}
     return {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": "redis://127.0.0.1:6379/9",
-            "OPTIONS": options,
+            "OPTIONS": {name: value for name, value in options.items() if value},
         }
     }
 
@@ -667,6 +669,14 @@ def test_process_local_cache_allowed_in_debug(run_checks):
 
 def test_shared_cache_passes(run_checks):
     assert run_checks(good_jwtsafe(), deploy=True, CACHES=redis_cache()) == []
+
+
+@pytest.mark.parametrize("missing", ["SOCKET_TIMEOUT", "SOCKET_CONNECT_TIMEOUT"])
+def test_cache_without_timeout_warns(run_checks, missing):
+    caches = redis_cache(**{missing: None})
+    messages = run_checks(good_jwtsafe(), CACHES=caches)
+    assert ids(messages) == ["jwtsafe.W009"]
+    assert missing in messages[0].msg
 
 
 def test_ignore_exceptions_warns(run_checks):
