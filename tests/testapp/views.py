@@ -1,8 +1,12 @@
-"""Endpoints that the tests call through DRF."""
+"""Endpoints that the tests call through DRF, and plain Django views."""
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 from django.db.models import QuerySet
+from django.http import HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
 from rest_framework import generics, serializers, viewsets
 from rest_framework.authentication import BasicAuthentication
@@ -13,6 +17,7 @@ from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from jwtsafe.authentication import JWTAuthentication, JWTCookieAuthentication
+from jwtsafe.decorators import jwt_required
 from jwtsafe.filters import OwnerFilter
 from jwtsafe.permissions import HasScope, IsOwner, ObjectPermissions
 
@@ -187,3 +192,75 @@ class PublicView(APIView):
 
     def get(self, request: Request) -> Response:
         return Response({"authenticated": bool(request.user.is_authenticated)})
+
+
+# Plain Django views, protected by jwtsafe.decorators or by the middleware.
+
+
+def _user_fields(request: HttpRequest) -> dict[str, Any]:
+    return {
+        "authenticated": bool(request.user.is_authenticated),
+        "user": str(request.user.pk),
+        "thread": threading.get_ident(),
+    }
+
+
+@jwt_required
+def plain_whoami(request: HttpRequest) -> JsonResponse:
+    """Return the token user's primary key; reads nothing else of the user."""
+    return JsonResponse(_user_fields(request))
+
+
+@jwt_required
+def plain_profile(request: HttpRequest) -> JsonResponse:
+    """Return the username, which loads the user row."""
+    return JsonResponse({"username": request.user.get_username()})
+
+
+@jwt_required
+async def async_whoami(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(_user_fields(request))
+
+
+@jwt_required
+async def async_profile(request: HttpRequest) -> JsonResponse:
+    user = await request.auser()
+    return JsonResponse({"username": user.get_username()})
+
+
+@jwt_required(transport="cookie")
+def plain_cookie_whoami(request: HttpRequest) -> JsonResponse:
+    """Authenticates by cookie or header; POST is an unsafe method for CSRF."""
+    return JsonResponse({**_user_fields(request), "method": request.method})
+
+
+@jwt_required(transport="cookie")
+async def async_cookie_whoami(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({**_user_fields(request), "method": request.method})
+
+
+@jwt_required(scopes=["notes:read"])
+def plain_scoped(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"scopes": sorted(request.auth.scopes)})
+
+
+def plain_open(request: HttpRequest) -> JsonResponse:
+    """No decorator: shows the user that the middleware stack set."""
+    return JsonResponse(_user_fields(request))
+
+
+def plain_open_profile(request: HttpRequest) -> JsonResponse:
+    if not request.user.is_authenticated:
+        return JsonResponse({"username": None})
+    return JsonResponse({"username": request.user.get_username()})
+
+
+async def async_open(request: HttpRequest) -> JsonResponse:
+    user = await request.auser()
+    return JsonResponse(
+        {
+            "authenticated": bool(user.is_authenticated),
+            "user": str(user.pk),
+            "thread": threading.get_ident(),
+        }
+    )
