@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 from django.contrib.auth import get_user_model
 from django.core.signals import setting_changed
 from django.utils.functional import SimpleLazyObject, empty
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
@@ -22,6 +23,8 @@ from .middleware import COOKIE_AUTHENTICATED
 from .sessions import RevocationUnavailable, check_session, parse_subject
 from .tokens import Claims, TokenError, verify_token
 
+# Log messages stay in English for operators. Only the texts of responses
+# go through gettext.
 logger = logging.getLogger("jwtsafe")
 
 # An HTTP auth-scheme is a token (RFC 9110 section 11.1).
@@ -59,7 +62,7 @@ class TokenUser(SimpleLazyObject):  # type: ignore[type-arg]
             reason = "user_not_found" if user is None else "user_inactive"
             _log_rejection(reason, claims.payload)
             raise exceptions.AuthenticationFailed(
-                "Invalid or expired token.", code="invalid_token"
+                _("Invalid or expired token."), code="invalid_token"
             )
         return user
 
@@ -194,7 +197,7 @@ class JWTAuthentication(BaseAuthentication):
         _log_rejection(reason, claims)
         setattr(request, FAILED_ATTRIBUTE, True)
         raise exceptions.AuthenticationFailed(
-            "Invalid or expired token.", code="invalid_token"
+            _("Invalid or expired token."), code="invalid_token"
         )
 
     def authenticate_header(self, request: Request) -> str:

@@ -5,6 +5,9 @@ error about keys, algorithms, issuer, audience or lifetimes cannot be
 silenced with ``SILENCED_SYSTEM_CHECKS``, and ``enforce_startup_checks``
 raises them when a WSGI or ASGI server loads the project, where Django runs
 no checks of its own.
+
+Check messages are not translated: operators read them in English, as they
+read the log and the output of jwtsafe's management commands.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.middleware.csrf import rotate_token
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.authentication import CSRFCheck
 from rest_framework.response import Response
@@ -35,7 +36,11 @@ def enforce_csrf(request: HttpRequest) -> None:
     check.process_request(request)
     reason = check.process_view(request, None, (), {})  # type: ignore[arg-type]
     if reason:
-        raise exceptions.PermissionDenied(f"CSRF Failed: {reason}")
+        # DRF's SessionAuthentication sends the same English text.
+        # Translators: reason is one of Django's CSRF failure reasons, which
+        # are English constants, so only this prefix is translated.
+        message = _("CSRF Failed: %(reason)s") % {"reason": reason}
+        raise exceptions.PermissionDenied(message)
 
 
 def refresh_cookie_path(request: HttpRequest) -> str:

@@ -1,5 +1,6 @@
 """API errors that jwtsafe returns besides DRF's own."""
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 from rest_framework.exceptions import APIException
 
@@ -11,5 +12,5 @@ class RevocationServiceUnavailable(APIException):
     """
 
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "Authentication is temporarily unavailable. Try again later."
+    default_detail = _("Authentication is temporarily unavailable. Try again later.")
     default_code = "service_unavailable"

@@ -14,6 +14,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import (
     SAFE_METHODS,
     BasePermission,
@@ -36,7 +37,7 @@ class IsOwner(BasePermission):
     only the user's objects and other users' ids get 404.
     """
 
-    message = "Only the owner may change this object."
+    message = _("Only the owner may change this object.")
 
     def has_permission(self, request: Request, view: Any) -> bool:
         owner = ownership.owner_field(view)
@@ -124,7 +125,7 @@ class HasScope(BasePermission):
     object checks of ``IsOwner`` or ``ObjectPermissions``.
     """
 
-    message = "The access token lacks a scope that this request needs."
+    message = _("The access token lacks a scope that this request needs.")
 
     def has_permission(self, request: Request, view: Any) -> bool:
         required = _required_scopes(view, request.method or "")
@@ -135,7 +136,12 @@ class HasScope(BasePermission):
 
 
 def not_found(model: type[models.Model]) -> Http404:
-    """Return the 404 that ``get_object()`` raises for an id that does not exist."""
+    """Return the 404 that ``get_object()`` raises for an id that does not exist.
+
+    Not translated: Django's ``get_object_or_404`` (5.2) sends this English
+    text in every language, so a translated body here would tell the caller
+    that the object exists.
+    """
     return Http404(f"No {model._meta.object_name} matches the given query.")
 
 

@@ -9,6 +9,7 @@ from django.contrib.auth import authenticate, user_logged_in
 from django.db import DatabaseError
 from django.http import HttpRequest, JsonResponse
 from django.utils.cache import patch_cache_control
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 from rest_framework import exceptions, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -122,7 +123,7 @@ class LoginView(PublicTokenView):
         )
         if user is None or not getattr(user, "is_active", True):
             raise exceptions.AuthenticationFailed(
-                "Invalid username or password.", code="invalid_credentials"
+                _("Invalid username or password."), code="invalid_credentials"
             )
         if cookies:
             # As Django's login() flushes the previous session, a login in
@@ -147,14 +148,14 @@ class RefreshView(PublicTokenView):
             token: Any = request.COOKIES.get(jwtsafe_settings.refresh_cookie_name)
             if not token:
                 self.invalid_token = True
-                raise exceptions.NotAuthenticated("No refresh cookie.")
+                raise exceptions.NotAuthenticated(_("No refresh cookie."))
         else:
             # A missing field is a bad request. Any value that is present is
             # a credential, so a wrong type or size gets 401 like a bad token.
             data = request.data
             if not hasattr(data, "get") or "refresh" not in data:
                 raise exceptions.ValidationError(
-                    {"refresh": ["This field is required."]}
+                    {"refresh": [_("This field is required.")]}
                 )
             token = data.get("refresh")
         try:
@@ -171,7 +172,7 @@ class RefreshView(PublicTokenView):
             )
             self.invalid_token = True
             raise exceptions.AuthenticationFailed(
-                "Invalid or expired token.", code="invalid_token"
+                _("Invalid or expired token."), code="invalid_token"
             ) from error
         return _pair_response(pair, request, cookies)
 
