@@ -19,6 +19,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from .models import RevokeReason, Session, SessionState
@@ -178,8 +179,12 @@ class SessionAdmin(RevokeSessionsMixin, admin.ModelAdmin):  # type: ignore[type-
             request,
             queryset,
             "revoke_selected",
-            "Revoke sessions",
-            [f"session {session.id} of {session.user}" for session in sessions],
+            gettext("Revoke sessions"),
+            [
+                gettext("session %(id)s of %(user)s")
+                % {"id": session.id, "user": session.user}
+                for session in sessions
+            ],
         )
         if page is not None:
             return page
@@ -192,8 +197,15 @@ class SessionAdmin(RevokeSessionsMixin, admin.ModelAdmin):  # type: ignore[type-
                 comment=reason or "",
             ):
                 count += 1
+                # The admin log stores this text as given, so it stays in
+                # English like jwtsafe's other logs.
                 self.log_change(request, session, f"Revoked: {reason}")
-        self.message_user(request, f"Revoked {count} session(s).", messages.SUCCESS)
+        # The English singular and plural are the same text, which tests and
+        # operators match. ngettext gives other languages their plural forms.
+        message = ngettext(
+            "Revoked %(count)d session(s).", "Revoked %(count)d session(s).", count
+        ) % {"count": count}
+        self.message_user(request, message, messages.SUCCESS)
         return None
 
     @admin.action(
@@ -220,8 +232,8 @@ def revoke_users_with_reason(
         request,
         queryset,
         action,
-        "Revoke all sessions of users",
-        [f"all sessions of {user}" for user in users],
+        gettext("Revoke all sessions of users"),
+        [gettext("all sessions of %(user)s") % {"user": user} for user in users],
     )
     if page is not None:
         return page
@@ -234,11 +246,12 @@ def revoke_users_with_reason(
             comment=reason or "",
         )
         model_admin.log_change(request, user, f"Revoked all sessions: {reason}")
-    model_admin.message_user(
-        request,
-        f"Revoked {count} session(s) of {len(users)} user(s).",
-        messages.SUCCESS,
-    )
+    message = ngettext(
+        "Revoked %(count)d session(s) of %(users)d user(s).",
+        "Revoked %(count)d session(s) of %(users)d user(s).",
+        count,
+    ) % {"count": count, "users": len(users)}
+    model_admin.message_user(request, message, messages.SUCCESS)
     return None
 
 

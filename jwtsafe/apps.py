@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class JWTSafeConfig(AppConfig):
     name = "jwtsafe"
-    verbose_name = "JWT sessions"
+    verbose_name = _("JWT sessions")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

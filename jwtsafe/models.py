@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class SessionVersionMixin(models.Model):
@@ -52,32 +53,34 @@ class UserSessionVersion(models.Model):
         on_delete=models.CASCADE,
         primary_key=True,
         related_name="jwtsafe_session_version",
+        verbose_name=_("user"),
     )
-    version = models.PositiveIntegerField(default=0)
+    version = models.PositiveIntegerField(_("version"), default=0)
 
     class Meta:
-        verbose_name = "user session version"
+        verbose_name = _("user session version")
+        verbose_name_plural = _("user session versions")
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.version}"
 
 
 class RevokeReason(models.TextChoices):
-    LOGOUT = "logout", "Logged out"
-    LOGOUT_ALL = "logout_all", "Logged out everywhere"
-    PASSWORD_CHANGED = "password_changed", "Password changed"
-    DEACTIVATED = "deactivated", "User deactivated"
-    REUSE_DETECTED = "reuse_detected", "Refresh token reuse detected"
-    REVOKED = "revoked", "Revoked"
-    ADMIN = "admin", "Revoked by an administrator"
-    COMMAND = "command", "Revoked from the command line"
+    LOGOUT = "logout", _("Logged out")
+    LOGOUT_ALL = "logout_all", _("Logged out everywhere")
+    PASSWORD_CHANGED = "password_changed", _("Password changed")
+    DEACTIVATED = "deactivated", _("User deactivated")
+    REUSE_DETECTED = "reuse_detected", _("Refresh token reuse detected")
+    REVOKED = "revoked", _("Revoked")
+    ADMIN = "admin", _("Revoked by an administrator")
+    COMMAND = "command", _("Revoked from the command line")
 
 
 class SessionState(models.TextChoices):
-    ACTIVE = "active", "Active"
-    EXPIRED = "expired", "Expired"
-    REVOKED = "revoked", "Revoked"
-    REUSE_DETECTED = "reuse_detected", "Reuse detected"
+    ACTIVE = "active", _("Active")
+    EXPIRED = "expired", _("Expired")
+    REVOKED = "revoked", _("Revoked")
+    REUSE_DETECTED = "reuse_detected", _("Reuse detected")
 
 
 class SessionQuerySet(models.QuerySet["Session"]):
@@ -108,28 +111,35 @@ class Session(models.Model):
     two concurrent refreshes with one token exactly one matches.
     """
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Explicit verbose names, in the same English that Django derives from
+    # the field names, so that the admin can translate them.
+    id = models.UUIDField(_("id"), primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
         related_name="jwtsafe_sessions",
+        verbose_name=_("user"),
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    last_refreshed_at = models.DateTimeField(null=True, blank=True)
-    expires_at = models.DateTimeField(db_index=True)
-    user_agent = models.CharField(max_length=512, blank=True)
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
-    refresh_token_id = models.CharField(max_length=32)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    last_refreshed_at = models.DateTimeField(
+        _("last refreshed at"), null=True, blank=True
+    )
+    expires_at = models.DateTimeField(_("expires at"), db_index=True)
+    user_agent = models.CharField(_("user agent"), max_length=512, blank=True)
+    ip_address = models.GenericIPAddressField(_("ip address"), null=True, blank=True)
+    refresh_token_id = models.CharField(_("refresh token id"), max_length=32)
     # The refresh token exchanged last. Presented again within
     # REFRESH_GRACE_PERIOD of that exchange, as two browser tabs refreshing
     # at once do, it is rejected without ending the session.
-    previous_refresh_token_id = models.CharField(max_length=32, blank=True)
+    previous_refresh_token_id = models.CharField(
+        _("previous refresh token id"), max_length=32, blank=True
+    )
     # Django's session auth hash of the user at login: an HMAC of the password
     # hash, so a password changed without save() is caught at refresh.
-    auth_hash = models.CharField(max_length=128, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    auth_hash = models.CharField(_("auth hash"), max_length=128, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
     revoke_reason = models.CharField(
-        max_length=32, choices=RevokeReason.choices, blank=True
+        _("revoke reason"), max_length=32, choices=RevokeReason.choices, blank=True
     )
     # Who revoked the session from the admin or a command, and the reason
     # they gave. Empty for revocations by the user or by jwtsafe itself.
@@ -139,14 +149,19 @@ class Session(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        verbose_name=_("revoked by"),
     )
-    revoke_comment = models.TextField(blank=True)
+    revoke_comment = models.TextField(_("revoke comment"), blank=True)
 
     objects = SessionQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = _("session")
+        verbose_name_plural = _("sessions")
         indexes = [models.Index(fields=["user", "revoked_at"])]
+        # Django stores permission names in the database and shows them
+        # untranslated, so this one stays English like Django's own.
         permissions = [("revoke_session", "Can revoke sessions")]
 
     def __str__(self) -> str:
