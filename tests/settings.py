@@ -37,6 +37,9 @@ AUTHENTICATION_BACKENDS = [
 
 MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Activates the language of Accept-Language, for tests/test_translations.py.
+    # Without the header, LANGUAGE_CODE (en-us) applies and texts stay English.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "jwtsafe.middleware.CookieResponseCacheMiddleware",
