@@ -199,53 +199,80 @@ def parse_po(path: Path) -> list[Entry]:
 
 FORMAT_PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 
+# Every catalogue that jwtsafe ships, so that a new language gets the same
+# checks as French.
+CATALOGUES = sorted(LOCALE_DIR.glob("*/LC_MESSAGES/django.po"))
+catalogue_params = pytest.mark.parametrize(
+    "po_path", CATALOGUES, ids=[path.parts[-3] for path in CATALOGUES]
+)
 
-def test_po_translates_every_message():
-    entries = parse_po(FRENCH_PO)
-    assert entries, f"no messages in {FRENCH_PO}"
+
+def plural_form_count(po_path: Path) -> int:
+    """Return nplurals from the Plural-Forms header of a .po file."""
+    match = re.search(r"nplurals=(\d+)", po_path.read_text(encoding="utf-8"))
+    assert match is not None, f"no Plural-Forms header in {po_path}"
+    return int(match.group(1))
+
+
+def test_french_catalogue_shipped():
+    assert FRENCH_PO in CATALOGUES
+    assert FRENCH_MO.is_file()
+
+
+@catalogue_params
+def test_po_translates_every_message(po_path):
+    entries = parse_po(po_path)
+    assert entries, f"no messages in {po_path}"
+    plural_forms = plural_form_count(po_path)
     for entry in entries:
         assert "fuzzy" not in entry.flags, f"fuzzy translation: {entry.msgid!r}"
         assert all(entry.msgstr), f"missing translation: {entry.msgid!r}"
-        expected_forms = 1 if entry.msgid_plural is None else 2
+        expected_forms = 1 if entry.msgid_plural is None else plural_forms
         assert len(entry.msgstr) == expected_forms, entry.msgid
 
 
-def test_po_keeps_placeholders():
-    for entry in parse_po(FRENCH_PO):
+@catalogue_params
+def test_po_keeps_placeholders(po_path):
+    for entry in parse_po(po_path):
         expected = set(FORMAT_PLACEHOLDER.findall(entry.msgid))
         for translation in entry.msgstr:
             found = set(FORMAT_PLACEHOLDER.findall(translation))
             assert found == expected, f"{entry.msgid!r} -> {translation!r}"
 
 
-def test_mo_matches_po():
-    with FRENCH_MO.open("rb") as mo_file:
+@catalogue_params
+def test_mo_matches_po(po_path):
+    mo_path = po_path.with_suffix(".mo")
+    assert mo_path.is_file(), f"{mo_path} is missing: run compilemessages"
+    with mo_path.open("rb") as mo_file:
         compiled = gettext.GNUTranslations(mo_file)
     # GNUTranslations keeps every message in _catalog: a msgid for each
     # singular, a (msgid, form) pair for each plural form, "" for the header.
     catalog = dict(compiled._catalog)
     catalog.pop("", None)
     expected: dict[object, str] = {}
-    for entry in parse_po(FRENCH_PO):
+    for entry in parse_po(po_path):
         if entry.msgid_plural is None:
             expected[entry.msgid] = entry.msgstr[0]
         else:
             for form, translation in enumerate(entry.msgstr):
                 expected[(entry.msgid, form)] = translation
     assert catalog == expected, (
-        "django.mo is out of date: run 'django-admin compilemessages' in jwtsafe/"
+        f"{mo_path} is out of date: run 'django-admin compilemessages' in jwtsafe/"
     )
 
 
 @pytest.mark.skipif(
     shutil.which("msgfmt") is None, reason="msgfmt (GNU gettext) is not installed"
 )
-def test_po_passes_msgfmt_check(tmp_path):
-    subprocess.run(
-        ["msgfmt", "--check", "-o", str(tmp_path / "django.mo"), str(FRENCH_PO)],
-        check=True,
+@catalogue_params
+def test_po_passes_msgfmt_check(po_path, tmp_path):
+    result = subprocess.run(
+        ["msgfmt", "--check", "-o", str(tmp_path / "django.mo"), str(po_path)],
         capture_output=True,
+        text=True,
     )
+    assert result.returncode == 0, result.stderr
 
 
 @pytest.mark.skipif(
@@ -257,11 +284,13 @@ def test_po_has_every_source_message(tmp_path, monkeypatch):
         LOCALE_DIR.parent, package, ignore=shutil.ignore_patterns("__pycache__")
     )
     monkeypatch.chdir(package)
-    call_command("makemessages", locale=["fr"], verbosity=0)
-    collected_po = package / FRENCH_PO.relative_to(LOCALE_DIR.parent)
-    collected = {entry.msgid for entry in parse_po(collected_po)}
-    shipped = {entry.msgid for entry in parse_po(FRENCH_PO)}
-    assert collected == shipped, (
-        "jwtsafe/locale/fr is out of date: run 'django-admin makemessages -l fr' "
-        "in jwtsafe/, translate, then compilemessages"
-    )
+    languages = [po_path.parts[-3] for po_path in CATALOGUES]
+    call_command("makemessages", locale=languages, verbosity=0)
+    for po_path in CATALOGUES:
+        collected_po = package / po_path.relative_to(LOCALE_DIR.parent)
+        collected = {entry.msgid for entry in parse_po(collected_po)}
+        shipped = {entry.msgid for entry in parse_po(po_path)}
+        assert collected == shipped, (
+            f"{po_path} is out of date: run 'django-admin makemessages -a' in "
+            "jwtsafe/, translate, then compilemessages"
+        )
