@@ -14,6 +14,7 @@ import hashlib
 import logging
 from typing import Any
 
+from rest_framework.exceptions import APIException
 from rest_framework.throttling import SimpleRateThrottle
 
 from .conf import jwtsafe_settings
@@ -31,6 +32,11 @@ class LoginRateThrottle(SimpleRateThrottle):
     def allow_request(self, request: Any, view: Any) -> bool:
         try:
             return bool(super().allow_request(request, view))
+        except APIException:
+            # The username throttle reads the body, so a body that fails to
+            # parse raises DRF's 400 or 415 here. That is the client's error,
+            # not the cache's.
+            raise
         except Exception as error:
             logger.error("Login throttle cache unavailable: %s", type(error).__name__)
             raise RevocationServiceUnavailable() from error

@@ -121,6 +121,21 @@ class TestLogin:
         ]
         assert statuses == [401, 401, 429]
 
+    @pytest.mark.parametrize(
+        ("body", "content_type", "expected"),
+        [
+            ("{not json", "application/json", 400),
+            ("username=alice", "text/plain", 415),
+        ],
+    )
+    def test_unparsable_body_is_client_error(
+        self, client, user, body, content_type, expected
+    ):
+        # The username throttle parses the body before the view does; a parse
+        # error must keep its own status, not become the cache outage's 503.
+        response = client.post("/auth/login/", body, content_type=content_type)
+        assert response.status_code == expected
+
 
 def age_last_refresh() -> None:
     """Move every rotation back past REFRESH_GRACE_PERIOD."""
