@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
     "jwtsafe",
     "example_project.accounts",
     "example_project.notes",
@@ -135,6 +136,16 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # Rate for views that set throttle_scope, such as the password change.
     "DEFAULT_THROTTLE_RATES": {"password": "5/min"},
+    # drf-spectacular builds the OpenAPI schema served at /api/schema/.
+    # jwtsafe's own extensions describe its views and authentication.
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "jwtsafe example notes API",
+    "VERSION": "1.0.0",
+    # Leave the schema URL itself out of the schema.
+    "SERVE_INCLUDE_SCHEMA": False,
 }
 
 

@@ -9,7 +9,7 @@ if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e .
+.venv/bin/python -m pip install --quiet -e ".[openapi]"
 .venv/bin/python manage.py migrate --verbosity 0
 .venv/bin/python manage.py load_demo
 exec .venv/bin/python manage.py runserver 127.0.0.1:8000

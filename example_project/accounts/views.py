@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import cast
 
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,6 +27,9 @@ def current_user(request: Request) -> User:
 class MeView(APIView):
     """Return the id, username and email of the authenticated user."""
 
+    # Names the response body for the OpenAPI schema.
+    serializer_class = MeSerializer
+
     def get(self, request: Request) -> Response:
         return Response(MeSerializer(current_user(request)).data)
 
@@ -42,6 +46,13 @@ class PasswordChangeView(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "password"
 
+    @extend_schema(
+        request=PasswordChangeSerializer,
+        responses={
+            204: OpenApiResponse(description="Changed; every session has ended."),
+            400: OpenApiResponse(description="A password was rejected."),
+        },
+    )
     def post(self, request: Request) -> Response:
         user = current_user(request)
         serializer = PasswordChangeSerializer(data=request.data, context={"user": user})
