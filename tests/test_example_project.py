@@ -36,6 +36,11 @@ def _free_port() -> int:
 @pytest.fixture
 def example_env(tmp_path: Path) -> dict[str, str]:
     """Return the environment for the example's processes."""
+    return make_example_env(tmp_path)
+
+
+def make_example_env(tmp_path: Path) -> dict[str, str]:
+    """Return the environment for example processes that keep files in ``tmp_path``."""
     env = dict(os.environ)
     # The child must pick its own settings module and SQLite file, not the
     # ones of this test run.
