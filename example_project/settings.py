@@ -115,7 +115,7 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "jwtsafe-example",
             # A slow or unreachable Redis costs a request this long at most
-            # before jwtsafe asks the database instead.
+            # before jwtsafe reads the database instead.
             "OPTIONS": {"SOCKET_TIMEOUT": 0.25, "SOCKET_CONNECT_TIMEOUT": 0.25},
         }
     }

@@ -983,13 +983,13 @@ def committed_key_locations() -> list[tuple[str, Path]]:
     a public key may be committed, and a key read from a file or variable is
     not a literal.
     """
-    wanted = [
+    searched = [
         (material.label, _key_fragments(material.value))
         for material in _materials()
         if material.inline and material.role != "public_key"
     ]
-    wanted = [(label, fragments) for label, fragments in wanted if fragments]
-    if not wanted:
+    searched = [(label, fragments) for label, fragments in searched if fragments]
+    if not searched:
         return []
     found = []
     for root in _source_roots():
@@ -1000,7 +1000,7 @@ def committed_key_locations() -> list[tuple[str, Path]]:
                 content = path.read_bytes()
             except OSError:
                 continue
-            for label, fragments in wanted:
+            for label, fragments in searched:
                 if any(fragment in content for fragment in fragments):
                     found.append((label, path))
     return found

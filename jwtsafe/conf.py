@@ -67,9 +67,9 @@ SETTING_NAMES = (
     | {"KEYS"}
 )
 
-# The states of a key in ``KEYS``. Exactly one key signs; verify-only keys
-# check tokens signed before a rotation or by another host; retired keys
-# are listed so that their tokens are rejected by name, and verify nothing.
+# The states of a key in ``KEYS``. Exactly one key signs. Verify-only keys
+# check tokens signed before a rotation or by another host. Retired keys are
+# listed so that their tokens are rejected by name, and verify nothing.
 SIGNING = "signing"
 VERIFY_ONLY = "verify-only"
 RETIRED = "retired"
@@ -106,7 +106,7 @@ SCOPE_NAME = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 
 @dataclass(frozen=True)
 class KeySource:
-    """Where one piece of key material comes from.
+    """The source of one piece of key material.
 
     ``kind`` is "value" (``value`` is the key), "file" (``value`` is a path)
     or "env" (``value`` is a variable name). ``label`` names the setting in
@@ -144,7 +144,7 @@ class setting(Generic[T]):
     """A read-only property whose value is kept after its first successful read.
 
     A read that raises is not kept, so a wrong setting raises on every
-    access. ``JWTSafeSettings.clear`` forgets every kept value.
+    access. ``JWTSafeSettings.clear`` drops every kept value.
     """
 
     def __init__(self, fget: Callable[[Any], T]) -> None:
@@ -172,7 +172,7 @@ class JWTSafeSettings:
     """Typed access to the ``JWTSAFE`` dict, with defaults and required keys."""
 
     def clear(self) -> None:
-        """Forget the values read so far; the next access reads them again."""
+        """Drop the values read so far, so the next access reads them again."""
         self.__dict__.pop("_values", None)
 
     @sensitive_variables()
@@ -218,7 +218,7 @@ class JWTSafeSettings:
 
     @setting
     def uses_key_ring(self) -> bool:
-        """Whether keys come from ``KEYS`` rather than ``SIGNING_KEY``."""
+        """Return whether keys come from ``KEYS`` rather than ``SIGNING_KEY``."""
         value = getattr(settings, "JWTSAFE", None)
         return isinstance(value, dict) and "KEYS" in value
 
@@ -264,7 +264,7 @@ class JWTSafeSettings:
     @setting
     @sensitive_variables()
     def keys(self) -> tuple[KeySetting, ...]:
-        """Every configured key, from ``KEYS`` or the single-key settings.
+        """Return every configured key, from ``KEYS`` or the single-key settings.
 
         Checks the shape of each entry. Whether the keys fit together (one
         signing key, no repeated ``kid``, one family of algorithms) is left to

@@ -1,9 +1,10 @@
 """The key ring: the configured keys, read from their sources and parsed once.
 
-``jwtsafe.tokens`` asks the ring which key signs and which key checks a
-token. Key files and environment variables are read, and PEM keys parsed,
-when the ring is first used; the ring is then kept until the ``JWTSAFE``
-setting changes, so the request path never reads a file or parses a key.
+``jwtsafe.tokens`` gets from the ring the key that signs and the key that
+checks a token. Key files and environment variables are read, and PEM keys
+parsed, by the startup checks (or on first use where they did not run). The
+ring is then kept until the ``JWTSAFE`` setting changes, so the request path
+never reads a file or parses a key.
 A process picks up a changed key file or variable when it restarts.
 
 A ``kid`` from a token is only ever a key into the ring's dict of configured

@@ -3,7 +3,7 @@
 Rates come from ``JWTSAFE["LOGIN_THROTTLE_RATES"]`` so a project can change
 them without defining DRF throttle scopes. A rate of ``None`` turns one off.
 
-The attempt counts live in the cache. When it cannot be read, login answers
+The attempt counts live in the cache. When it cannot be read, login returns
 503: letting attempts through uncounted would switch the throttle off for as
 long as the cache is down.
 """

@@ -386,7 +386,7 @@ def public_jwks() -> dict[str, Any]:
 
 
 # The largest time claim accepted, in seconds: about 285 million years, and
-# the largest integer a float holds exactly. Larger integers overflow the
+# the largest integer a float represents exactly. Larger integers overflow the
 # float conversion that time comparisons need.
 MAX_NUMERIC_DATE = 2**53
 

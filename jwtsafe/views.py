@@ -66,8 +66,8 @@ class TransportMixin:
     ``jwtsafe.urls`` follows ``JWTSAFE['TRANSPORT']``; ``jwtsafe.cookie_urls``
     serves cookie mode beside it.
 
-    Also answers 503, not 500, when the database fails: login, refresh and
-    logout read or write sessions there and have no other source.
+    Also returns 503, not 500, when the database fails, because login,
+    refresh and logout read or write sessions there and have no other source.
     """
 
     transport: str | None = None

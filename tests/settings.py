@@ -112,7 +112,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"null": {"class": "logging.NullHandler"}},
-    # Every level, so that the suite's log scan (tests/conftest.py) sees all
-    # that jwtsafe could log.
+    # Every level, so that the suite's log scan (tests/conftest.py) reads
+    # every record jwtsafe could log.
     "loggers": {"jwtsafe": {"handlers": ["null"], "level": "DEBUG"}},
 }

@@ -235,7 +235,7 @@ class ServerKey:
 class Server:
     """The deployment under test and its key pair.
 
-    A key-ring deployment also holds the private keys of its verify-only
+    A key-ring deployment also has the private keys of its verify-only
     and retired keys, which only the harness would have.
     """
 

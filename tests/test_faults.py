@@ -1,4 +1,4 @@
-"""Redis and database faults: no revocation is lost and nothing answers 500.
+"""Redis and database faults: no revocation is lost and no response is 500.
 
 The Redis tests start a Redis server of their own on a free loopback port
 and stop, restart and pause it. The database tests point Django's
@@ -145,11 +145,11 @@ class TestRedisFaults:
         carol_access = login(client, carol)["access"]
         assert logout(client, bob_access) == 204
 
-        # Redis up: the cache answers.
+        # Redis up: the cache decides.
         assert whoami(client, alice_access) == 200
         assert whoami(client, bob_access) == 401
 
-        # Redis down: the database answers, and a logout still ends a session.
+        # Redis down: the database decides, and a logout still ends a session.
         faulty_cache.stop()
         for _ in range(3):
             assert whoami(client, alice_access) == 200
@@ -190,8 +190,8 @@ class TestRedisFaults:
     def test_revocation_during_partition_not_lost(
         self, client, faulty_cache, make_user
     ):
-        # The cache holds "active" for bob's session when his logout cannot
-        # reach Redis. When Redis answers again, the stale entry must not let
+        # The cache contains "active" for bob's session when his logout cannot
+        # reach Redis. When Redis responds again, the stale entry must not let
         # his token back in.
         bob = make_user()
         bob_access = login(client, bob)["access"]
@@ -259,7 +259,7 @@ class TestDatabaseFaults:
         cache.delete_many([user_key(claims["sub"]), session_key(claims["sid"])])
 
         database_outage.start()
-        # The cache still vouches for alice and still knows bob is out.
+        # The cache still accepts alice and still marks bob's session revoked.
         assert whoami(client, alice_tokens["access"]) == 200
         assert whoami(client, bob_access) == 401
         # Nothing vouches for dave: refused as unavailable, not accepted.
@@ -295,8 +295,8 @@ class TestDatabaseFaults:
 def test_entries_that_let_tokens_in_expire_soon(
     client, faulty_cache, make_user, settings
 ):
-    # Another process never learns of a failed revocation write, so an entry
-    # that says "active" must not outlive an access token.
+    # Another process is never told of a failed revocation write, so an entry
+    # that reads "active" must not outlive an access token.
     alice, bob = make_user(), make_user()
     alice_access = login(client, alice)["access"]
     bob_access = login(client, bob)["access"]

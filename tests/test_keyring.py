@@ -1042,7 +1042,7 @@ def test_fingerprint_lists_ring_keys(settings, tmp_path):
 
 def report_frames(raised: Any, rf: Any) -> tuple[str, list[dict[str, Any]]]:
     """Return Django's HTML error report and the frames of jwtsafe's code."""
-    # The first frame is the test's own, which holds the secret.
+    # The first frame is the test's own, which contains the secret.
     report = ExceptionReporter(
         rf.get("/whoami/"), raised.type, raised.value, raised.tb.tb_next
     )
@@ -1080,7 +1080,7 @@ class TestErrorReports:
             assert access not in shown, frame["function"]
             assert secret not in shown, frame["function"]
 
-    def test_report_hides_key_of_ring_that_fails_to_load(self, client, user, rf):
+    def test_report_hides_unloadable_ring_key(self, client, user, rf):
         secret = hmac_secret()
         # Passes every check but loading, which stops startup with E029;
         # here it reaches a request, as under a server that skipped ready().
